@@ -1,0 +1,145 @@
+import type { ConfState, Entry, Message, SnapshotChunk, SnapshotMeta } from '../raft/messages.js'
+import { decodeCbor, encodeCbor } from './codec.js'
+import { CodecError } from './errors.js'
+
+/** Wire version of Raft messages; bump on any incompatible change. */
+export const MESSAGE_CODEC_VERSION = 1
+
+// Positional arrays keep frames small; the order is the wire format.
+type WireEntry = [number, number, number, Uint8Array]
+type WireConf = [string[], string[], string[], string[], string[], boolean]
+type WireMeta = [number, number, WireConf]
+type WireChunk = [WireMeta, number, number, Uint8Array]
+type WireMessage = [
+  version: number,
+  type: number,
+  from: string,
+  to: string,
+  term: number,
+  logTerm: number | null,
+  index: number | null,
+  entries: WireEntry[] | null,
+  commit: number | null,
+  reject: boolean | null,
+  rejectHint: number | null,
+  snapshot: WireChunk | null,
+  context: Uint8Array | null,
+  dataMatch: number | null,
+]
+
+const opt = <T>(v: T | undefined): T | null => (v === undefined ? null : v)
+
+/** A plain Uint8Array view: cbor-x returns Node Buffers in Node, and all runtimes must agree. */
+function asBytes(v: unknown, what: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new CodecError(`${what} is not bytes`)
+  return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+}
+
+export function encodeEntry(e: Entry): WireEntry {
+  return [e.term, e.index, e.type, e.data]
+}
+export function decodeEntry(w: WireEntry): Entry {
+  if (!Array.isArray(w) || w.length !== 4) throw new CodecError('malformed entry')
+  const [term, index, type, data] = w
+  if (typeof term !== 'number' || typeof index !== 'number' || (type !== 0 && type !== 1)) {
+    throw new CodecError('malformed entry fields')
+  }
+  return { term, index, type, data: asBytes(data, 'entry data') }
+}
+
+function encodeConf(c: ConfState): WireConf {
+  return [c.voters, c.outgoing, c.learners, c.learnersNext, c.witnesses, c.autoLeave]
+}
+function decodeConf(w: WireConf): ConfState {
+  if (!Array.isArray(w) || w.length !== 6) throw new CodecError('malformed conf state')
+  const lists = w.slice(0, 5) as string[][]
+  for (const list of lists) {
+    if (!Array.isArray(list) || list.some((id) => typeof id !== 'string')) {
+      throw new CodecError('malformed conf state list')
+    }
+  }
+  return {
+    voters: lists[0],
+    outgoing: lists[1],
+    learners: lists[2],
+    learnersNext: lists[3],
+    witnesses: lists[4],
+    autoLeave: w[5] === true,
+  }
+}
+export function encodeSnapshotMeta(m: SnapshotMeta): WireMeta {
+  return [m.index, m.term, encodeConf(m.conf)]
+}
+export function decodeSnapshotMeta(w: WireMeta): SnapshotMeta {
+  if (!Array.isArray(w) || w.length !== 3) throw new CodecError('malformed snapshot meta')
+  if (typeof w[0] !== 'number' || typeof w[1] !== 'number') throw new CodecError('malformed snapshot meta')
+  return { index: w[0], term: w[1], conf: decodeConf(w[2]) }
+}
+function encodeChunk(c: SnapshotChunk): WireChunk {
+  return [encodeSnapshotMeta(c.meta), c.offset, c.total, c.data]
+}
+function decodeChunk(w: WireChunk): SnapshotChunk {
+  if (!Array.isArray(w) || w.length !== 4 || typeof w[1] !== 'number' || typeof w[2] !== 'number') {
+    throw new CodecError('malformed snapshot chunk')
+  }
+  return { meta: decodeSnapshotMeta(w[0]), offset: w[1], total: w[2], data: asBytes(w[3], 'snapshot chunk') }
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  const wire: WireMessage = [
+    MESSAGE_CODEC_VERSION,
+    m.type,
+    m.from,
+    m.to,
+    m.term,
+    opt(m.logTerm),
+    opt(m.index),
+    m.entries ? m.entries.map(encodeEntry) : null,
+    opt(m.commit),
+    opt(m.reject),
+    opt(m.rejectHint),
+    m.snapshot ? encodeChunk(m.snapshot) : null,
+    opt(m.context),
+    opt(m.dataMatch),
+  ]
+  return encodeCbor(wire)
+}
+
+/** Decodes one message; throws CodecError on anything malformed, never anything else. */
+export function decodeMessage(bytes: Uint8Array): Message {
+  let w: WireMessage
+  try {
+    w = decodeCbor<WireMessage>(bytes)
+  } catch (err) {
+    throw new CodecError(`undecodable message: ${(err as Error).message}`)
+  }
+  if (!Array.isArray(w) || w.length !== 14) throw new CodecError('malformed message')
+  if (w[0] !== MESSAGE_CODEC_VERSION) throw new CodecError(`unsupported message version ${String(w[0])}`)
+  const [, type, from, to, term] = w
+  if (typeof type !== 'number' || type < 0 || type > 17 || !Number.isInteger(type)) {
+    throw new CodecError('unknown message type')
+  }
+  if (typeof from !== 'string' || typeof to !== 'string' || typeof term !== 'number') {
+    throw new CodecError('malformed message header')
+  }
+  const msg: Message = { type: type as Message['type'], from, to, term }
+  const numeric = (v: unknown, field: string): number | undefined => {
+    if (v === null || v === undefined) return undefined
+    if (typeof v !== 'number') throw new CodecError(`malformed ${field}`)
+    return v
+  }
+  msg.logTerm = numeric(w[5], 'logTerm')
+  msg.index = numeric(w[6], 'index')
+  if (w[7] !== null) {
+    if (!Array.isArray(w[7])) throw new CodecError('malformed entries')
+    msg.entries = w[7].map(decodeEntry)
+  }
+  msg.commit = numeric(w[8], 'commit')
+  if (w[9] !== null) msg.reject = w[9] === true
+  msg.rejectHint = numeric(w[10], 'rejectHint')
+  if (w[11] !== null) msg.snapshot = decodeChunk(w[11])
+  if (w[12] !== null) msg.context = asBytes(w[12], 'context')
+  msg.dataMatch = numeric(w[13], 'dataMatch')
+  for (const key of Object.keys(msg) as (keyof Message)[]) if (msg[key] === undefined) delete msg[key]
+  return msg
+}

@@ -1,0 +1,128 @@
+import type { Entry, HardState, SnapshotMeta } from '../raft/messages.js'
+import {
+  type SaveBatch,
+  type SnapshotWriteOptions,
+  type Storage,
+  StorageError,
+  type StoredSnapshot,
+  type StoredState,
+} from './storage.js'
+
+const EMPTY_HARD_STATE: HardState = { term: 0, vote: '', commit: 0 }
+
+/** Durable storage kept in memory: the reference for the conformance suite and for tests. */
+export class MemoryStorage implements Storage {
+  private hardState: HardState = EMPTY_HARD_STATE
+  private snapshotMeta: SnapshotMeta | null = null
+  private snapshotData: Uint8Array = new Uint8Array(0)
+  /** log[i] holds index offset + i. */
+  private log: Entry[] = []
+  private offset = 1
+  private closed = false
+
+  async load(): Promise<StoredState> {
+    this.checkOpen()
+    return {
+      hardState: { ...this.hardState },
+      snapshot: this.snapshotMeta,
+      firstIndex: this.offset,
+      lastIndex: this.offset + this.log.length - 1,
+    }
+  }
+
+  async save(batch: SaveBatch): Promise<void> {
+    this.checkOpen()
+    const entries = batch.entries ?? []
+    if (entries.length > 0) {
+      const first = entries[0].index
+      const last = this.offset + this.log.length - 1
+      if (first < this.offset)
+        throw new StorageError('ERR_COMPACTED', `append at ${first} below first index ${this.offset}`)
+      if (first > last + 1)
+        throw new StorageError('ERR_INVALID', `append at ${first} leaves a gap after ${last}`)
+      this.log = this.log.slice(0, first - this.offset).concat(entries.map((e) => ({ ...e })))
+    }
+    if (batch.hardState) this.hardState = { ...batch.hardState }
+  }
+
+  async entries(lo: number, hi: number): Promise<Entry[]> {
+    this.checkOpen()
+    if (lo < this.offset)
+      throw new StorageError('ERR_COMPACTED', `index ${lo} is compacted (first ${this.offset})`)
+    const last = this.offset + this.log.length - 1
+    if (hi > last + 1)
+      throw new StorageError('ERR_UNAVAILABLE', `index ${hi - 1} is past the last index ${last}`)
+    return this.log.slice(lo - this.offset, hi - this.offset)
+  }
+
+  async term(index: number): Promise<number | undefined> {
+    this.checkOpen()
+    if (this.snapshotMeta && index === this.snapshotMeta.index) return this.snapshotMeta.term
+    const e = this.log[index - this.offset]
+    return e?.term
+  }
+
+  async writeSnapshot(
+    meta: SnapshotMeta,
+    chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    options: SnapshotWriteOptions = {},
+  ): Promise<void> {
+    this.checkOpen()
+    const parts: Uint8Array[] = []
+    for await (const chunk of chunks) parts.push(chunk)
+    this.snapshotData = concat(parts)
+    this.snapshotMeta = structuredClone(meta)
+    if (options.replaceLog) {
+      this.log = []
+      this.offset = meta.index + 1
+    }
+  }
+
+  async readSnapshot(): Promise<StoredSnapshot | null> {
+    this.checkOpen()
+    if (!this.snapshotMeta) return null
+    const data = this.snapshotData
+    return {
+      meta: this.snapshotMeta,
+      size: data.length,
+      async *chunks() {
+        yield data
+      },
+    }
+  }
+
+  async compact(index: number): Promise<void> {
+    this.checkOpen()
+    if (index < this.offset) return
+    const snapIndex = this.snapshotMeta?.index ?? 0
+    if (index > snapIndex)
+      throw new StorageError('ERR_INVALID', `compact to ${index} past the snapshot at ${snapIndex}`)
+    this.log = this.log.slice(index + 1 - this.offset)
+    this.offset = index + 1
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+  }
+
+  /** Test helper: a storage reopened after close keeps its contents, like a file. */
+  reopen(): this {
+    this.closed = false
+    return this
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('ERR_CLOSED', 'storage is closed')
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}

@@ -1,0 +1,49 @@
+/**
+ * Every suite `npm test` runs, in order. Each prints its own output and is reduced to counts;
+ * add a step here when a package brings a suite that does not run under Vitest.
+ */
+export interface Counts {
+  passed: number
+  failed: number
+  skipped: number
+}
+
+export interface TestStep {
+  name: string
+  command: string
+  args: string[]
+  /** Reads the counts from the step's output; return null if the output holds none. */
+  parse(output: string): Counts | null
+}
+
+const lastMatch = (output: string, re: RegExp): RegExpMatchArray | null => {
+  const all = [...output.matchAll(new RegExp(re.source, `${re.flags.replace('g', '')}g`))]
+  return all.at(-1) ?? null
+}
+
+export const steps: TestStep[] = [
+  {
+    name: 'chromium',
+    command: 'bash',
+    args: ['scripts/ensure-chromium.sh'],
+    parse: () => ({ passed: 0, failed: 0, skipped: 0 }),
+  },
+  {
+    name: 'vitest',
+    command: 'npx',
+    args: ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=.vitest-results/results.json'],
+    parse: () => null, // read from the JSON report, see test.ts
+  },
+  {
+    name: 'simulator',
+    command: 'npx',
+    args: ['tsx', 'packages/core/src/sim/cli.ts', '--seeds', process.env.SIM_SEEDS ?? '1000'],
+    parse(output) {
+      const m = lastMatch(output, /^sim: (\d+) seeds, (\d+) violations/m)
+      if (!m) return null
+      const seeds = Number(m[1])
+      const violations = Number(m[2])
+      return { passed: seeds - violations, failed: violations, skipped: 0 }
+    },
+  },
+]
