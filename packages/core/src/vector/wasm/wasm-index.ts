@@ -1,0 +1,215 @@
+import { VectorIndexError } from '../errors.js'
+import { checkK, checkKey, checkRows } from '../options.js'
+import type { ResolvedIndexOptions, SearchHits, VectorIndex } from '../types.js'
+import type { UsearchModule } from './build/usearch.js'
+
+const METRIC_CODES = { cos: 0, ip: 1, l2sq: 2 } as const
+const SCALAR_CODES = { f32: 0, f16: 1, i8: 2 } as const
+
+/** usearch compiled to WebAssembly; all indexes of a realm share one module and heap. */
+export class WasmIndex implements VectorIndex {
+  readonly engine = 'wasm'
+  readonly options: ResolvedIndexOptions
+  #mod: UsearchModule
+  #ptr: number
+  #viewPtr = 0
+  #readOnly = false
+
+  constructor(mod: UsearchModule, options: ResolvedIndexOptions) {
+    this.#mod = mod
+    this.options = options
+    this.#ptr = this.#create()
+  }
+
+  #create(): number {
+    const o = this.options
+    const ptr = this.#mod._fl_new(
+      o.dimensions,
+      METRIC_CODES[o.metric],
+      SCALAR_CODES[o.quantization],
+      o.connectivity,
+      o.expansionAdd,
+      o.expansionSearch,
+    )
+    if (ptr === 0) this.#fail('create')
+    return ptr
+  }
+
+  get readOnly(): boolean {
+    return this.#readOnly
+  }
+
+  get expansion(): number {
+    return this.#mod._fl_expansion_search(this.#live())
+  }
+
+  setExpansion(expansion: number): void {
+    checkK(expansion)
+    this.#mod._fl_change_expansion_search(this.#live(), expansion)
+  }
+
+  add(key: number, vector: Float32Array): void {
+    this.addMany([key], vector)
+  }
+
+  addMany(keys: readonly number[], vectors: Float32Array): void {
+    const ptr = this.#writable()
+    checkRows('vectors', vectors, this.options.dimensions, keys.length)
+    for (const key of keys) checkKey(key)
+    if (keys.length === 0) return
+    const m = this.#mod
+    const keysPtr = m._malloc(keys.length * 8)
+    const vectorsPtr = m._malloc(vectors.byteLength)
+    try {
+      const heapKeys = new BigUint64Array(m.HEAPU8.buffer, keysPtr, keys.length)
+      for (let i = 0; i < keys.length; i++) heapKeys[i] = BigInt(keys[i])
+      m.HEAPF32.set(vectors, vectorsPtr >>> 2)
+      if (m._fl_add_many(ptr, keysPtr, vectorsPtr, keys.length) !== 0) this.#fail('add')
+    } finally {
+      m._free(keysPtr)
+      m._free(vectorsPtr)
+    }
+  }
+
+  remove(key: number): boolean {
+    checkKey(key)
+    const removed = this.#mod._fl_remove(this.#writable(), BigInt(key))
+    if (removed < 0) this.#fail('remove')
+    return removed > 0
+  }
+
+  contains(key: number): boolean {
+    checkKey(key)
+    return this.#mod._fl_contains(this.#live(), BigInt(key)) === 1
+  }
+
+  count(): number {
+    return this.#mod._fl_size(this.#live())
+  }
+
+  search(query: Float32Array, k: number): SearchHits {
+    checkRows('query', query, this.options.dimensions, 1)
+    return this.searchMany(query, k)[0]
+  }
+
+  searchMany(queries: Float32Array, k: number): SearchHits[] {
+    const ptr = this.#live()
+    checkK(k)
+    const n = checkRows('queries', queries, this.options.dimensions)
+    if (n === 0) return []
+    const m = this.#mod
+    const queriesPtr = m._malloc(queries.byteLength)
+    const keysPtr = m._malloc(n * k * 8)
+    const distPtr = m._malloc(n * k * 4)
+    const foundPtr = m._malloc(n * 4)
+    try {
+      m.HEAPF32.set(queries, queriesPtr >>> 2)
+      if (m._fl_search_many(ptr, queriesPtr, n, k, keysPtr, distPtr, foundPtr) !== 0) this.#fail('search')
+      const heap = m.HEAPU8.buffer
+      const keys = new BigUint64Array(heap, keysPtr, n * k)
+      const dists = new Float32Array(heap, distPtr, n * k)
+      const found = new Uint32Array(heap, foundPtr, n)
+      const out: SearchHits[] = new Array(n)
+      for (let q = 0; q < n; q++) {
+        const hits: SearchHits = { keys: new Array(found[q]), distances: new Array(found[q]) }
+        for (let i = 0; i < found[q]; i++) {
+          hits.keys[i] = Number(keys[q * k + i])
+          hits.distances[i] = dists[q * k + i]
+        }
+        out[q] = hits
+      }
+      return out
+    } finally {
+      m._free(queriesPtr)
+      m._free(keysPtr)
+      m._free(distPtr)
+      m._free(foundPtr)
+    }
+  }
+
+  serialize(): Uint8Array {
+    const ptr = this.#live()
+    const m = this.#mod
+    const length = m._fl_serialized_length(ptr)
+    const buf = m._malloc(length)
+    try {
+      if (m._fl_save(ptr, buf, length) !== 0) this.#fail('serialize')
+      return m.HEAPU8.slice(buf, buf + length)
+    } finally {
+      m._free(buf)
+    }
+  }
+
+  load(bytes: Uint8Array): void {
+    this.#replace(bytes, false)
+  }
+
+  view(bytes: Uint8Array): void {
+    this.#replace(bytes, true)
+  }
+
+  // Loads into a fresh index first so a bad buffer leaves this one untouched.
+  #replace(bytes: Uint8Array, view: boolean): void {
+    this.#live()
+    const m = this.#mod
+    const fresh = this.#create()
+    const buf = m._malloc(Math.max(1, bytes.length))
+    m.HEAPU8.set(bytes, buf)
+    const rc = view ? m._fl_view(fresh, buf, bytes.length) : m._fl_load(fresh, buf, bytes.length)
+    if (rc !== 0 || !this.#sameShape(fresh)) {
+      const message = rc !== 0 ? this.#lastError() : 'serialized index has other dimensions'
+      m._fl_free(fresh)
+      m._free(buf)
+      throw new VectorIndexError(
+        'ERR_VECTOR_DIMENSIONS',
+        `bytes: cannot ${view ? 'view' : 'load'}: ${message}`,
+      )
+    }
+    m._fl_change_expansion_search(fresh, m._fl_expansion_search(this.#ptr))
+    if (!view) m._free(buf)
+    this.#release()
+    this.#ptr = fresh
+    this.#viewPtr = view ? buf : 0
+    this.#readOnly = view
+  }
+
+  #sameShape(ptr: number): boolean {
+    return this.#mod._fl_dimensions(ptr) === this.options.dimensions
+  }
+
+  free(): void {
+    if (this.#ptr === 0) return
+    this.#release()
+    this.#ptr = 0
+  }
+
+  #release(): void {
+    this.#mod._fl_free(this.#ptr)
+    if (this.#viewPtr !== 0) this.#mod._free(this.#viewPtr)
+    this.#viewPtr = 0
+  }
+
+  #live(): number {
+    if (this.#ptr === 0) throw new VectorIndexError('ERR_VECTOR_FREED', 'index: used after free()')
+    return this.#ptr
+  }
+
+  #writable(): number {
+    const ptr = this.#live()
+    if (this.#readOnly)
+      throw new VectorIndexError('ERR_VECTOR_READ_ONLY', 'index: a viewed index is read-only')
+    return ptr
+  }
+
+  #lastError(): string {
+    const m = this.#mod
+    const at = m._fl_last_error()
+    let end = at
+    while (m.HEAPU8[end] !== 0) end++
+    return new TextDecoder().decode(m.HEAPU8.slice(at, end))
+  }
+
+  #fail(op: string): never {
+    throw new VectorIndexError('ERR_VECTOR_ENGINE', `wasm ${op}: ${this.#lastError()}`)
+  }
+}
