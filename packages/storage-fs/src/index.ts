@@ -1,0 +1,8 @@
+export { FsStorage, type FsStorageOptions, openFsStorage } from './fs-storage.js'
+
+import { type FsStorage, type FsStorageOptions, openFsStorage } from './fs-storage.js'
+
+/** Factory in the style of the other packages: `await fsStorage({ dir })`. */
+export function fsStorage(options: FsStorageOptions): Promise<FsStorage> {
+  return openFsStorage(options)
+}
