@@ -1,0 +1,3 @@
+export * from '../index.js'
+export { type BrowserPeerOptions, browserPeer } from './config.js'
+export { indexedDbKeyStore } from './key-store.js'

@@ -1,0 +1,113 @@
+import { FrameError } from './errors.js'
+
+/**
+ * Frames are `varint(length) ++ payload` (unsigned LEB128, as libp2p's own length-prefixed
+ * protocols). Hand-written rather than `it-length-prefixed`: libp2p 3 streams push chunks as
+ * events, so a synchronous push decoder that checks the cap *before* buffering a body is both
+ * simpler and easy to fuzz as a pure function.
+ */
+
+/** A varint for lengths below 2^35 takes at most 5 bytes; more is malformed. */
+const MAX_VARINT_BYTES = 5
+
+export function encodeFrame(payload: Uint8Array): Uint8Array {
+  let n = payload.byteLength
+  let header = 1
+  for (let v = n; v >= 0x80; v = Math.floor(v / 128)) header++
+  const out = new Uint8Array(header + n)
+  let i = 0
+  while (n >= 0x80) {
+    out[i++] = (n & 0x7f) | 0x80
+    n = Math.floor(n / 128)
+  }
+  out[i++] = n
+  out.set(payload, i)
+  return out
+}
+
+/**
+ * Splits a byte stream into frame payloads. `push` returns the frames completed by a chunk and
+ * throws FrameError on a length over `maxFrameBytes`, an overlong varint or an empty frame;
+ * after an error the decoder must be discarded with its stream.
+ */
+export class FrameDecoder {
+  private chunks: Uint8Array[] = []
+  private buffered = 0
+  /** Length of the frame being read, once its header is complete. */
+  private expected = -1
+
+  constructor(readonly maxFrameBytes: number) {}
+
+  /** Bytes held for an incomplete frame. */
+  get pendingBytes(): number {
+    return this.buffered
+  }
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (chunk.byteLength > 0) {
+      this.chunks.push(chunk)
+      this.buffered += chunk.byteLength
+    }
+    const frames: Uint8Array[] = []
+    for (;;) {
+      if (this.expected < 0 && !this.readHeader()) break
+      if (this.buffered < this.expected) break
+      frames.push(this.take(this.expected))
+      this.expected = -1
+    }
+    return frames
+  }
+
+  /** Reads the length varint if it is complete; checks it against the cap at once. */
+  private readHeader(): boolean {
+    let value = 0
+    let scale = 1
+    let read = 0
+    for (const chunk of this.chunks) {
+      for (let i = 0; i < chunk.byteLength; i++) {
+        const byte = chunk[i]
+        value += (byte & 0x7f) * scale
+        scale *= 128
+        read++
+        if (value > this.maxFrameBytes) {
+          throw new FrameError(
+            'ERR_FRAME_TOO_LARGE',
+            `frame length exceeds maxFrameBytes ${this.maxFrameBytes}`,
+          )
+        }
+        if ((byte & 0x80) === 0) {
+          if (value === 0) throw new FrameError('ERR_FRAME_EMPTY', 'frame length is zero')
+          this.take(read)
+          this.expected = value
+          return true
+        }
+        if (read >= MAX_VARINT_BYTES) throw new FrameError('ERR_FRAME_LENGTH', 'frame length varint too long')
+      }
+    }
+    return false
+  }
+
+  /** Removes and returns the first `n` buffered bytes. */
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0]
+    let out: Uint8Array
+    if (first.byteLength >= n) {
+      out = first.subarray(0, n)
+      if (first.byteLength === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+    } else {
+      out = new Uint8Array(n)
+      let at = 0
+      while (at < n) {
+        const c = this.chunks[0]
+        const part = Math.min(c.byteLength, n - at)
+        out.set(c.subarray(0, part), at)
+        at += part
+        if (part === c.byteLength) this.chunks.shift()
+        else this.chunks[0] = c.subarray(part)
+      }
+    }
+    this.buffered -= n
+    return out
+  }
+}

@@ -1,0 +1,258 @@
+import {
+  CodecError,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  MessageType,
+  type PeerEvent,
+  type Transport,
+} from '@flotilla/core'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { TransportError } from './errors.js'
+import { encodeFrame, FrameDecoder } from './framing.js'
+import { Counters, type TransportStats } from './metrics.js'
+import { type BackOff, type LinkLimits, PeerLink } from './peer-link.js'
+
+export const RAFT_PROTOCOL = '/flotilla/raft/1.0.0'
+/** Snapshot chunks travel on their own stream so that they never queue ahead of heartbeats. */
+export const SNAPSHOT_PROTOCOL = '/flotilla/raft-snapshot/1.0.0'
+
+export interface Libp2pTransportOptions {
+  /** Raft frames are accepted only from PeerIds for which this returns true. */
+  isMember: (peerId: string) => boolean
+  /** Largest Raft frame sent or accepted (default 4 MiB). */
+  maxFrameBytes?: number
+  /** Largest snapshot-chunk frame (default 8 MiB). */
+  maxSnapshotFrameBytes?: number
+  /** Per-peer outgoing queue for Raft messages (default 4096 frames / 16 MiB). */
+  queue?: Partial<LinkLimits>
+  /** Per-peer outgoing queue for snapshot chunks (default 16 frames / 64 MiB). */
+  snapshotQueue?: Partial<LinkLimits>
+  /** Re-dial back-off (default 100 ms doubling to 5 s; queued frames dropped after 4 failures). */
+  backOff?: Partial<BackOff>
+  /** Time limit of one stream open, dial included (default 5 s: WebRTC dials can hang). */
+  dialTimeoutMs?: number
+  /** Run Raft over relayed (limited) connections too (default false: direct only). */
+  allowLimitedConnections?: boolean
+}
+
+interface Channel {
+  protocol: string
+  maxFrameBytes: number
+  limits: LinkLimits
+  links: Map<string, PeerLink>
+}
+
+/** The Raft transport over libp2p (DESIGN §7). Build it with `createLibp2pTransport`. */
+export class Libp2pTransport implements Transport {
+  readonly localId: string
+  private messageHandler: (message: Message) => void = () => {}
+  private peerHandler: (event: PeerEvent) => void = () => {}
+  private readonly counters = new Counters()
+  private readonly raft: Channel
+  private readonly snap: Channel
+  private readonly backOff: BackOff
+  private readonly dialTimeoutMs: number
+  private readonly limited: boolean
+  /** Every stream being read, so that close() can end them. */
+  private readonly streams = new Set<Stream>()
+  private closed = false
+
+  private constructor(
+    readonly node: Libp2p,
+    private readonly options: Libp2pTransportOptions,
+  ) {
+    this.localId = node.peerId.toString()
+    const maxFrameBytes = options.maxFrameBytes ?? 4 * 1024 * 1024
+    this.raft = {
+      protocol: RAFT_PROTOCOL,
+      maxFrameBytes,
+      limits: { maxQueuedFrames: 4096, maxQueuedBytes: 16 * 1024 * 1024, ...options.queue },
+      links: new Map(),
+    }
+    this.snap = {
+      protocol: SNAPSHOT_PROTOCOL,
+      maxFrameBytes: options.maxSnapshotFrameBytes ?? 8 * 1024 * 1024,
+      limits: { maxQueuedFrames: 16, maxQueuedBytes: 64 * 1024 * 1024, ...options.snapshotQueue },
+      links: new Map(),
+    }
+    this.backOff = { initialMs: 100, maxMs: 5000, discardAfterAttempts: 4, ...options.backOff }
+    this.dialTimeoutMs = options.dialTimeoutMs ?? 5000
+    this.limited = options.allowLimitedConnections ?? false
+  }
+
+  /** @internal use createLibp2pTransport */
+  static async start(node: Libp2p, options: Libp2pTransportOptions): Promise<Libp2pTransport> {
+    const t = new Libp2pTransport(node, options)
+    await t.listen()
+    return t
+  }
+
+  private async listen(): Promise<void> {
+    for (const channel of [this.raft, this.snap]) {
+      await this.node.handle(
+        channel.protocol,
+        (stream, connection) => this.accept(channel, stream, connection),
+        {
+          runOnLimitedConnection: this.limited,
+          maxInboundStreams: 8,
+          maxOutboundStreams: 8,
+        },
+      )
+    }
+    this.node.addEventListener('peer:connect', this.onConnect)
+    this.node.addEventListener('peer:disconnect', this.onDisconnect)
+  }
+
+  private readonly onConnect = (e: CustomEvent<PeerId>): void => this.emitPeer(e.detail.toString(), true)
+  private readonly onDisconnect = (e: CustomEvent<PeerId>): void => this.emitPeer(e.detail.toString(), false)
+
+  private emitPeer(peer: string, connected: boolean): void {
+    if (!this.closed && this.options.isMember(peer)) this.peerHandler({ peer, connected })
+  }
+
+  send(message: Message): boolean {
+    if (this.closed) {
+      this.counters.drop('closed')
+      return false
+    }
+    const channel = message.type === MessageType.Snap ? this.snap : this.raft
+    const payload = encodeMessage(message)
+    if (payload.byteLength > channel.maxFrameBytes) {
+      this.counters.drop('too-large')
+      return false
+    }
+    const link = this.link(channel, message.to)
+    if (!link) return false
+    return link.enqueue(encodeFrame(payload), message.type)
+  }
+
+  onMessage(handler: (message: Message) => void): void {
+    this.messageHandler = handler
+  }
+
+  onPeerEvent(handler: (event: PeerEvent) => void): void {
+    this.peerHandler = handler
+  }
+
+  /** Counters: frames and bytes by message type, drops by reason, queue high-water marks. */
+  stats(): TransportStats {
+    return this.counters.snapshot()
+  }
+
+  /** Frames waiting in the outgoing queue for `peer` (Raft channel). */
+  queued(peer: string): number {
+    return this.raft.links.get(peer)?.queuedFrames ?? 0
+  }
+
+  /** Closes our streams and handlers; the libp2p node itself belongs to the caller. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.node.removeEventListener('peer:connect', this.onConnect)
+    this.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    for (const channel of [this.raft, this.snap]) {
+      for (const link of channel.links.values()) link.close()
+      channel.links.clear()
+    }
+    await this.node.unhandle([RAFT_PROTOCOL, SNAPSHOT_PROTOCOL]).catch(() => {})
+    for (const s of this.streams) s.abort(new TransportError('ERR_TRANSPORT_CLOSED', 'transport closed'))
+    this.streams.clear()
+  }
+
+  private link(channel: Channel, peer: string): PeerLink | undefined {
+    let link = channel.links.get(peer)
+    if (link) return link
+    let peerId: PeerId
+    try {
+      peerId = peerIdFromString(peer)
+    } catch {
+      this.counters.drop('closed')
+      return undefined
+    }
+    link = new PeerLink(peer, channel.limits, this.backOff, this.counters, async () => {
+      const stream = await this.node.dialProtocol(peerId, channel.protocol, {
+        signal: AbortSignal.timeout(this.dialTimeoutMs),
+        runOnLimitedConnection: this.limited,
+      })
+      this.read(channel, stream, peer)
+      return stream
+    })
+    channel.links.set(peer, link)
+    return link
+  }
+
+  private accept(channel: Channel, stream: Stream, connection: Connection): void {
+    if (this.closed) {
+      stream.abort(new TransportError('ERR_TRANSPORT_CLOSED', 'transport closed'))
+      return
+    }
+    const peer = connection.remotePeer.toString()
+    this.read(channel, stream, peer)
+    // Only a member may take over our sending stream; others can only have frames dropped.
+    if (this.options.isMember(peer)) this.link(channel, peer)?.offer(stream, peer < this.localId)
+  }
+
+  /** Reads every stream, ours or theirs, to its end. */
+  private read(channel: Channel, stream: Stream, peer: string): void {
+    const decoder = new FrameDecoder(channel.maxFrameBytes)
+    this.streams.add(stream)
+    stream.addEventListener('close', () => this.streams.delete(stream))
+    // Once the remote stops writing and this stream is not our sender, let it go.
+    stream.addEventListener('remoteCloseWrite', () => {
+      if (stream.writeStatus === 'writable') void stream.close().catch(() => {})
+    })
+    stream.addEventListener('message', (e) => {
+      if (this.closed) return
+      const chunk = e.data instanceof Uint8Array ? e.data : e.data.subarray()
+      let frames: Uint8Array[]
+      try {
+        frames = decoder.push(chunk)
+      } catch (err) {
+        this.reject(stream, 'oversized', err as Error)
+        return
+      }
+      for (const frame of frames) if (!this.deliver(stream, frame, peer)) return
+    })
+  }
+
+  private deliver(stream: Stream, frame: Uint8Array, peer: string): boolean {
+    if (!this.options.isMember(peer)) {
+      this.counters.drop('not-member')
+      return true
+    }
+    let message: Message
+    try {
+      message = decodeMessage(frame)
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err
+      this.reject(stream, 'malformed', err)
+      return false
+    }
+    if (message.from !== peer || message.to !== this.localId) {
+      this.counters.drop('misaddressed')
+      return true
+    }
+    this.counters.received(message.type, frame.byteLength)
+    this.messageHandler(message)
+    return true
+  }
+
+  private reject(stream: Stream, reason: 'oversized' | 'malformed', err: Error): void {
+    this.counters.drop(reason)
+    this.counters.streamClosedOnError()
+    stream.abort(err)
+  }
+}
+
+/**
+ * Starts the Raft transport on a started libp2p node. Raft peer ids are the nodes' PeerId
+ * strings; tell libp2p how to reach a peer (peerStore, or a connection) before sending to it.
+ */
+export function createLibp2pTransport(
+  node: Libp2p,
+  options: Libp2pTransportOptions,
+): Promise<Libp2pTransport> {
+  return Libp2pTransport.start(node, options)
+}

@@ -1,0 +1,74 @@
+import './shims.js'
+import { quic } from '@chainsafe/libp2p-quic'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { webRTCDirect } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import type { Libp2pOptions } from 'libp2p'
+
+export interface RelayServerOptions {
+  /** Reservations held at once (default 128: a group of tabs, each reserving a slot). */
+  maxReservations?: number
+  /** Life of a relayed connection (default 10 min; libp2p's default is 2 min). */
+  durationLimitMs?: number
+  /** Bytes a relayed connection may carry (default 64 MiB; libp2p's default is 128 KiB). */
+  dataLimitBytes?: number
+}
+
+export interface NodePeerOptions {
+  privateKey?: PrivateKey
+  /** Interface to listen on (default '0.0.0.0'; tests use '127.0.0.1'). */
+  host?: string
+  /** Port per transport; 0 picks a free one, false turns the transport's listener off. */
+  tcpPort?: number | false
+  wsPort?: number | false
+  quicPort?: number | false
+  webrtcDirectPort?: number | false
+  /** Run a circuit-relay-v2 server so that browsers can reserve a slot and signal WebRTC. */
+  relay?: boolean | RelayServerOptions
+  /** ICE servers for WebRTC-direct (default none: a Node peer is dialled on a public address). */
+  iceServers?: RTCIceServer[]
+}
+
+/**
+ * libp2p options for a Node peer: TCP, WebSockets, QUIC and WebRTC-direct listeners, noise,
+ * yamux, identify, and optionally a circuit-relay-v2 server with limits raised for browsers.
+ */
+export function nodePeer(options: NodePeerOptions = {}): Libp2pOptions<Record<string, unknown>> {
+  const host = options.host ?? '0.0.0.0'
+  const listen: string[] = []
+  if (options.tcpPort !== false) listen.push(`/ip4/${host}/tcp/${options.tcpPort ?? 0}`)
+  if (options.wsPort !== false) listen.push(`/ip4/${host}/tcp/${options.wsPort ?? 0}/ws`)
+  if (options.quicPort !== false) listen.push(`/ip4/${host}/udp/${options.quicPort ?? 0}/quic-v1`)
+  if (options.webrtcDirectPort !== false) {
+    listen.push(`/ip4/${host}/udp/${options.webrtcDirectPort ?? 0}/webrtc-direct`)
+  }
+  // node-datachannel binds every interface unless told; on loopback it must bind 127.0.0.1.
+  const rtcConfiguration = {
+    iceServers: options.iceServers ?? [],
+    ...(host === '0.0.0.0' ? {} : { bindAddress: host }),
+  } as RTCConfiguration
+  const services: Record<string, unknown> = { identify: identify() }
+  if (options.relay) {
+    const r = options.relay === true ? {} : options.relay
+    services.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: r.maxReservations ?? 128,
+        defaultDurationLimit: r.durationLimitMs ?? 10 * 60_000,
+        defaultDataLimit: BigInt(r.dataLimitBytes ?? 64 * 1024 * 1024),
+      },
+    })
+  }
+  return {
+    ...(options.privateKey ? { privateKey: options.privateKey } : {}),
+    addresses: { listen },
+    transports: [tcp(), webSockets(), quic(), webRTCDirect({ rtcConfiguration }), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: services as Libp2pOptions<Record<string, unknown>>['services'],
+  }
+}

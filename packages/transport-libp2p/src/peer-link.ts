@@ -1,0 +1,204 @@
+import type { Stream } from '@libp2p/interface'
+import type { Counters } from './metrics.js'
+
+export interface LinkLimits {
+  /** Frames held per peer while the stream is busy or down; beyond it `send` drops. */
+  maxQueuedFrames: number
+  maxQueuedBytes: number
+}
+
+export interface BackOff {
+  initialMs: number
+  maxMs: number
+  /** After this many failed dials in a row the queued frames are dropped as 'unreachable'. */
+  discardAfterAttempts: number
+}
+
+/**
+ * Bytes a stream may hold unsent before the pump waits. libp2p 3 streams buffer whatever
+ * `send()` is given and 'drain' only means the muxer takes data again, not that this stream's
+ * buffer emptied; so the pump waits for 'idle' (buffer empty), else frames pile up unbounded
+ * behind a slow reader.
+ */
+const HIGH_WATER_BYTES = 256 * 1024
+
+/** Resolves once the stream's own write buffer is empty; rejects if it closes first. */
+async function drained(stream: Stream): Promise<void> {
+  while (stream.writeBufferLength > 0) {
+    if (stream.writeStatus !== 'writable') throw new Error('stream closed while draining')
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        stream.removeEventListener('idle', done)
+        stream.removeEventListener('drain', done)
+        stream.removeEventListener('close', done)
+        resolve()
+      }
+      stream.addEventListener('idle', done)
+      stream.addEventListener('drain', done)
+      stream.addEventListener('close', done)
+    })
+  }
+}
+
+interface Queued {
+  frame: Uint8Array
+  type: number
+}
+
+/**
+ * The sending half of one channel to one peer: a bounded queue drained into the current stream
+ * as fast as the stream accepts (libp2p 3: `send()` false means wait for 'drain'). With no
+ * stream it opens one, retrying with exponential back-off while frames are waiting.
+ */
+export class PeerLink {
+  private readonly queue: Queued[] = []
+  private head = 0
+  private queuedBytes = 0
+  private stream: Stream | undefined
+  /** Streams this end opened. */
+  private readonly ours = new WeakSet<Stream>()
+  private pumping = false
+  private dialing = false
+  private attempt = 0
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private closed = false
+  /** A stream existed before: the next one we open is a reconnection. */
+  private hadStream = false
+
+  constructor(
+    readonly peer: string,
+    private readonly limits: LinkLimits,
+    private readonly backOff: BackOff,
+    private readonly counters: Counters,
+    private readonly open: () => Promise<Stream>,
+  ) {}
+
+  get queuedFrames(): number {
+    return this.queue.length - this.head
+  }
+
+  enqueue(frame: Uint8Array, type: number): boolean {
+    if (this.closed) {
+      this.counters.drop('closed')
+      return false
+    }
+    if (
+      this.queuedFrames >= this.limits.maxQueuedFrames ||
+      this.queuedBytes + frame.byteLength > this.limits.maxQueuedBytes
+    ) {
+      this.counters.drop('queue-full')
+      return false
+    }
+    this.queue.push({ frame, type })
+    this.queuedBytes += frame.byteLength
+    this.counters.queueDepth(this.queuedFrames, this.queuedBytes)
+    this.kick()
+    return true
+  }
+
+  /**
+   * Offers a stream the remote opened. One stream per pair: when both ends opened one at once,
+   * both keep the stream opened by the peer with the smaller id (`remoteWins`).
+   */
+  offer(stream: Stream, remoteWins: boolean): void {
+    if (this.closed) return
+    const current = this.stream
+    const currentIsOurs = current !== undefined && this.ours.has(current)
+    if (current && current.writeStatus === 'writable' && currentIsOurs && !remoteWins) return
+    this.use(stream, false)
+    // Our own stream lost: finish writing what is on it; the remote reads it to its end.
+    if (current && current !== stream && currentIsOurs) void current.close().catch(() => {})
+  }
+
+  private use(stream: Stream, ours: boolean): void {
+    this.stream = stream
+    this.hadStream = true
+    if (ours) this.ours.add(stream)
+    this.attempt = 0
+    stream.addEventListener('close', () => {
+      if (this.stream === stream) {
+        this.stream = undefined
+        this.kick()
+      }
+    })
+    this.kick()
+  }
+
+  private kick(): void {
+    if (this.closed || this.queuedFrames === 0) return
+    if (this.stream) {
+      if (!this.pumping) void this.pump(this.stream)
+    } else if (!this.dialing && this.retryTimer === undefined) {
+      void this.dial()
+    }
+  }
+
+  private async pump(stream: Stream): Promise<void> {
+    this.pumping = true
+    try {
+      while (this.queuedFrames > 0 && this.stream === stream && !this.closed) {
+        if (stream.writeStatus !== 'writable') {
+          if (this.stream === stream) this.stream = undefined
+          break
+        }
+        const item = this.queue[this.head]
+        this.queue[this.head++] = undefined as unknown as Queued
+        this.queuedBytes -= item.frame.byteLength
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue.splice(0, this.head)
+          this.head = 0
+        }
+        this.counters.sent(item.type, item.frame.byteLength)
+        const accepted = stream.send(item.frame)
+        if (!accepted || stream.writeBufferLength > HIGH_WATER_BYTES) await drained(stream)
+      }
+    } catch {
+      // The stream died under us; 'close' clears it and the next frame re-dials.
+      if (this.stream === stream) this.stream = undefined
+    } finally {
+      this.pumping = false
+    }
+    this.kick()
+  }
+
+  private async dial(): Promise<void> {
+    this.dialing = true
+    try {
+      const stream = await this.open()
+      if (this.closed) {
+        stream.abort(new Error('transport closed'))
+        return
+      }
+      if (this.hadStream) this.counters.reconnect()
+      this.use(stream, true)
+    } catch {
+      this.attempt++
+      const base = Math.min(this.backOff.maxMs, this.backOff.initialMs * 2 ** (this.attempt - 1))
+      // Jitter so that peers that lost each other at once do not re-dial in lock-step.
+      const delay = base / 2 + Math.random() * (base / 2)
+      // Raft retries on its own: stale frames for a peer that stays away are not worth keeping.
+      if (this.attempt >= this.backOff.discardAfterAttempts) this.discard('unreachable')
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined
+        this.kick()
+      }, delay)
+    } finally {
+      this.dialing = false
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    this.discard('closed')
+    this.stream = undefined
+  }
+
+  private discard(reason: 'closed' | 'unreachable'): void {
+    if (this.queuedFrames > 0) this.counters.drop(reason, this.queuedFrames)
+    this.queue.length = 0
+    this.head = 0
+    this.queuedBytes = 0
+  }
+}

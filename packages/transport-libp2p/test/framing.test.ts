@@ -1,0 +1,135 @@
+import { CodecError, decodeMessage, encodeMessage, type Message } from '@flotilla/core'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { encodeFrame, FrameDecoder, FrameError } from '../src/index.js'
+
+const CAP = 4096
+
+/** Cuts `bytes` at the given offsets into a list of chunks. */
+function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const at = [...new Set(cuts.map((c) => c % (bytes.byteLength + 1)))].sort((a, b) => a - b)
+  const out: Uint8Array[] = []
+  let prev = 0
+  for (const c of [...at, bytes.byteLength]) {
+    out.push(bytes.subarray(prev, c))
+    prev = c
+  }
+  return out
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let i = 0
+  for (const p of parts) {
+    out.set(p, i)
+    i += p.byteLength
+  }
+  return out
+}
+
+/** Feeds chunks to a fresh decoder and decodes every frame as a Raft message. */
+function consume(chunks: Uint8Array[]): { frames: number; error?: unknown } {
+  const decoder = new FrameDecoder(CAP)
+  let frames = 0
+  try {
+    for (const c of chunks) {
+      for (const f of decoder.push(c)) {
+        frames++
+        try {
+          decodeMessage(f)
+        } catch (err) {
+          if (!(err instanceof CodecError)) throw err
+        }
+      }
+      // Never more than one frame's worth held, whatever the input.
+      expect(decoder.pendingBytes).toBeLessThanOrEqual(CAP + 5)
+    }
+  } catch (error) {
+    return { frames, error }
+  }
+  return { frames }
+}
+
+const message = fc.record({
+  type: fc.integer({ min: 0, max: 17 }),
+  from: fc.string({ maxLength: 60 }),
+  to: fc.string({ maxLength: 60 }),
+  term: fc.nat(),
+  index: fc.option(fc.nat(), { nil: undefined }),
+  commit: fc.option(fc.nat(), { nil: undefined }),
+  context: fc.option(fc.uint8Array({ maxLength: 64 }), { nil: undefined }),
+}) as fc.Arbitrary<Message>
+
+describe('frame decoder', () => {
+  it('gives back every payload, however the byte stream is cut', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 600 }), { maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (payloads, cuts) => {
+          const decoder = new FrameDecoder(CAP)
+          const out = split(concat(payloads.map(encodeFrame)), cuts).flatMap((c) => decoder.push(c))
+          expect(out).toEqual(payloads)
+          expect(decoder.pendingBytes).toBe(0)
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('encodes lengths as LEB128 varints', () => {
+    expect([...encodeFrame(new Uint8Array(1)).subarray(0, 1)]).toEqual([1])
+    expect([...encodeFrame(new Uint8Array(300)).subarray(0, 2)]).toEqual([0xac, 0x02])
+    expect(encodeFrame(new Uint8Array(70_000)).byteLength).toBe(70_003)
+  })
+
+  it('rejects an oversized length before its body arrives', () => {
+    const decoder = new FrameDecoder(CAP)
+    const header = encodeFrame(new Uint8Array(CAP + 1)).subarray(0, 2)
+    expect(() => decoder.push(header)).toThrowError(FrameError)
+    try {
+      new FrameDecoder(CAP).push(header)
+    } catch (err) {
+      expect((err as FrameError).code).toBe('ERR_FRAME_TOO_LARGE')
+    }
+  })
+
+  it('rejects an empty frame and an overlong varint', () => {
+    expect(() => new FrameDecoder(CAP).push(new Uint8Array([0]))).toThrowError(/zero/)
+    const big = new FrameDecoder(2 ** 40)
+    expect(() => big.push(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))).toThrowError(/too long/)
+  })
+
+  it('throws nothing but FrameError or CodecError on random bytes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 2048 }), { maxLength: 10 }), (chunks) => {
+        const { error } = consume(chunks)
+        if (error !== undefined) expect(error).toBeInstanceOf(FrameError)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('throws nothing but FrameError or CodecError on mutated valid streams', () => {
+    fc.assert(
+      fc.property(
+        fc.array(message, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), { maxLength: 12 }),
+        fc.array(fc.record({ at: fc.nat(), len: fc.integer({ min: 1, max: 16 }) }), { maxLength: 3 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (messages, flips, deletions, cuts) => {
+          let bytes = concat(messages.map((m) => encodeFrame(encodeMessage(m))))
+          for (const f of flips) bytes[f.at % bytes.byteLength] = f.value
+          for (const d of deletions) {
+            const at = d.at % bytes.byteLength
+            bytes = concat([bytes.subarray(0, at), bytes.subarray(at + d.len)])
+            if (bytes.byteLength === 0) return
+          }
+          const { error } = consume(split(bytes, cuts))
+          if (error !== undefined) expect(error).toBeInstanceOf(FrameError)
+        },
+      ),
+      { numRuns: 1000 },
+    )
+  })
+})

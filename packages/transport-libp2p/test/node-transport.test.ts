@@ -1,0 +1,231 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { type Message, MessageType } from '@flotilla/core'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterEach, describe, expect, it } from 'vitest'
+import { RAFT_PROTOCOL } from '../src/index.js'
+import { appMessage, introduce, type Kind, startPeer, stop, type TestPeer, waitFor } from './helpers.js'
+
+const KINDS: Kind[] = ['tcp', 'ws', 'quic']
+
+/** Starts test/fixtures/slow-peer.ts in its own process; its busy handler reads slowly. */
+async function startSlowPeer(kind: Kind): Promise<{ child: ChildProcess; id: string; addrs: string[] }> {
+  const file = fileURLToPath(new URL('./fixtures/slow-peer.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--import', 'tsx', file, kind, '20'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`slow peer exited ${code}`)))
+  })
+  return { child, ...JSON.parse(line) }
+}
+let running: TestPeer[] = []
+afterEach(async () => {
+  await stop(...running).catch(() => {})
+  running = []
+})
+
+async function pair(kind: Kind, opts: Parameters<typeof startPeer>[1] = {}): Promise<[TestPeer, TestPeer]> {
+  const a = await startPeer(kind, opts)
+  const b = await startPeer(kind, opts)
+  running.push(a, b)
+  await introduce(a, b)
+  await introduce(b, a)
+  return [a, b]
+}
+
+/** Sends seq from..to-1, pausing while the queue is deep: Raft's own flow control does the same. */
+async function sendRange(a: TestPeer, b: TestPeer, from: number, to: number, bytes = 0): Promise<void> {
+  for (let i = from; i < to; i++) {
+    while (a.transport.queued(b.transport.localId) > 1000) await new Promise((r) => setTimeout(r, 1))
+    expect(a.transport.send(appMessage(a.transport.localId, b.transport.localId, i, bytes))).toBe(true)
+  }
+}
+
+describe.each(KINDS)('Node <-> Node over %s', (kind) => {
+  it('delivers 10,000 frames in order', async () => {
+    const [a, b] = await pair(kind)
+    await sendRange(a, b, 0, 10_000, 32)
+    await waitFor(() => b.received.length >= 10_000, '10,000 frames')
+    expect(b.received.map((m) => m.index)).toEqual(Array.from({ length: 10_000 }, (_, i) => i))
+    expect(b.received[9999].from).toBe(a.transport.localId)
+    expect(b.received[9999].entries?.[0].data.byteLength).toBe(32)
+    const sa = a.transport.stats()
+    expect(sa.framesSent.App).toBe(10_000)
+    expect(Object.values(sa.drops).every((n) => n === 0)).toBe(true)
+    expect(b.transport.stats().framesReceived.App).toBe(10_000)
+  })
+
+  it('answers on the stream the remote opened: one stream per pair', async () => {
+    const [a, b] = await pair(kind)
+    b.transport.onMessage((m) => {
+      b.received.push(m)
+      b.transport.send({ type: MessageType.AppResp, from: m.to, to: m.from, term: 1, index: m.index })
+    })
+    await sendRange(a, b, 0, 100)
+    await waitFor(() => a.received.length >= 100, 'replies')
+    expect(a.received.map((m) => m.index)).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    const streams = a.node.getConnections(b.node.peerId).flatMap((c) => c.streams)
+    expect(streams.filter((s) => s.protocol === RAFT_PROTOCOL)).toHaveLength(1)
+  })
+
+  it('reconnects after the remote restarts', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const a = await startPeer(kind, { transport: { backOff: { initialMs: 20, maxMs: 200 } } })
+    let b = await startPeer(kind, { privateKey: key })
+    running.push(a, b)
+    const port = Number(b.node.getMultiaddrs()[0].toString().split('/')[4])
+    const bAddrs = b.node.getMultiaddrs()
+    await introduce(a, b)
+    await sendRange(a, b, 0, 100)
+    await waitFor(() => b.received.length >= 100, 'frames before restart')
+
+    await stop(b)
+    running = running.filter((p) => p !== b)
+    const disconnected = waitFor(() => a.node.getConnections(b.node.peerId).length === 0, 'disconnect')
+    await disconnected
+    // While the remote is down the frames are queued and then given up as unreachable.
+    await sendRange(a, b, 100, 110)
+    b = await startPeer(kind, { privateKey: key, port })
+    running.push(b)
+    expect(b.node.getMultiaddrs().map(String)).toEqual(bAddrs.map(String))
+    // Raft keeps sending (heartbeats, retries): frames get through to the new process.
+    let seq = 110
+    await waitFor(() => {
+      a.transport.send(appMessage(a.transport.localId, b.transport.localId, seq++))
+      return b.received.length >= 5
+    }, 'frames after restart')
+    const after = b.received.map((m) => m.index ?? -1)
+    expect(after.every((i, n) => n === 0 || i > after[n - 1])).toBe(true)
+    expect(a.transport.stats().reconnects).toBeGreaterThanOrEqual(1)
+  })
+
+  it('bounds memory against a slow reader: the queue drops and counts', async () => {
+    const limits = { maxQueuedFrames: 64, maxQueuedBytes: 2 * 1024 * 1024 }
+    const a = await startPeer(kind, { transport: { queue: limits } })
+    running.push(a)
+    const slow = await startSlowPeer(kind)
+    try {
+      await a.node.peerStore.merge(peerIdFromString(slow.id), {
+        multiaddrs: slow.addrs.map((m) => multiaddr(m)),
+      })
+      const frame = 64 * 1024
+      const heapBefore = process.memoryUsage().heapUsed
+      let accepted = 0
+      // Offer 256 MiB to a reader that takes ~3 MiB/s at best.
+      for (let i = 0; i < 4096; i++) {
+        if (a.transport.send(appMessage(a.transport.localId, slow.id, i, frame))) accepted++
+        if (i % 16 === 0) await new Promise((r) => setImmediate(r))
+      }
+      const heapGrowth = process.memoryUsage().heapUsed - heapBefore
+      const s = a.transport.stats()
+      expect(s.drops['queue-full']).toBe(4096 - accepted)
+      expect(s.drops['queue-full']).toBeGreaterThan(2048)
+      expect(s.maxQueuedFrames).toBeLessThanOrEqual(limits.maxQueuedFrames)
+      expect(s.maxQueuedBytes).toBeLessThanOrEqual(limits.maxQueuedBytes)
+      // 256 MiB were offered; what is held stays a few queue-fulls.
+      expect(heapGrowth).toBeLessThan(64 * 1024 * 1024)
+    } finally {
+      slow.child.kill()
+    }
+  })
+})
+
+describe('membership and bad input', () => {
+  it('drops and counts frames from a PeerId that is not a member', async () => {
+    const a = await startPeer('tcp')
+    const c = await startPeer('tcp')
+    let b: TestPeer | undefined
+    b = await startPeer('tcp', { transport: { isMember: (p) => p === c.transport.localId } })
+    running.push(a, b, c)
+    await introduce(a, b)
+    await introduce(c, b)
+    for (let i = 0; i < 10; i++) a.transport.send(appMessage(a.transport.localId, b.transport.localId, i))
+    for (let i = 0; i < 3; i++) c.transport.send(appMessage(c.transport.localId, b.transport.localId, i))
+    await waitFor(
+      () => (b?.transport.stats().drops['not-member'] ?? 0) >= 10 && (b?.received.length ?? 0) >= 3,
+      'drops',
+    )
+    expect(b.received.every((m: Message) => m.from === c.transport.localId)).toBe(true)
+    expect(b.received).toHaveLength(3)
+    expect(b.transport.stats().drops['not-member']).toBe(10)
+  })
+
+  it('drops a message whose from is not the sending PeerId', async () => {
+    const [a, b] = await pair('tcp')
+    a.transport.send({ ...appMessage(b.transport.localId, b.transport.localId, 1), from: 'someone-else' })
+    a.transport.send(appMessage(a.transport.localId, b.transport.localId, 2))
+    await waitFor(() => b.received.length >= 1, 'the honest frame')
+    expect(b.received.map((m) => m.index)).toEqual([2])
+    expect(b.transport.stats().drops.misaddressed).toBe(1)
+  })
+
+  it('closes a stream that carries garbage and goes on serving others', async () => {
+    const [a, b] = await pair('tcp')
+    const rogue = await startPeer('tcp')
+    running.push(rogue)
+    await introduce(rogue, b)
+    const junk = [
+      new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x7f]), // length far over the cap
+      new Uint8Array([0x03, 0x01, 0x02, 0x03]), // a frame that is not CBOR of a message
+      new Uint8Array([0x00]), // an empty frame
+    ]
+    for (const bytes of junk) {
+      const stream = await rogue.node.dialProtocol(b.node.peerId, RAFT_PROTOCOL)
+      const closed = new Promise((r) => stream.addEventListener('close', r))
+      stream.send(bytes)
+      await closed
+    }
+    const s = b.transport.stats()
+    expect(s.drops.oversized).toBe(2)
+    expect(s.drops.malformed).toBe(1)
+    expect(s.streamsClosedOnError).toBe(3)
+    await sendRange(a, b, 0, 10)
+    await waitFor(() => b.received.length >= 10, 'frames after garbage')
+  })
+
+  it('sends snapshot chunks on their own stream, never ahead of heartbeats', async () => {
+    const [a, b] = await pair('tcp', { transport: { maxSnapshotFrameBytes: 32 * 1024 * 1024 } })
+    const order: number[] = []
+    b.transport.onMessage((m) => order.push(m.type))
+    const meta = {
+      index: 1,
+      term: 1,
+      conf: { voters: [], outgoing: [], learners: [], learnersNext: [], witnesses: [], autoLeave: false },
+    }
+    const data = new Uint8Array(16 * 1024 * 1024)
+    a.transport.send({
+      type: MessageType.Snap,
+      from: a.transport.localId,
+      to: b.transport.localId,
+      term: 1,
+      snapshot: { meta, offset: 0, total: data.byteLength, data },
+    })
+    a.transport.send({
+      type: MessageType.Heartbeat,
+      from: a.transport.localId,
+      to: b.transport.localId,
+      term: 1,
+      commit: 1,
+    })
+    await waitFor(() => order.length === 2, 'both messages')
+    expect(order).toEqual([MessageType.Heartbeat, MessageType.Snap])
+  })
+
+  it('reports connect and disconnect of members', async () => {
+    const [a, b] = await pair('tcp')
+    const events: string[] = []
+    a.transport.onPeerEvent((e) =>
+      events.push(`${e.peer === b.transport.localId ? 'b' : '?'}:${e.connected}`),
+    )
+    a.transport.send(appMessage(a.transport.localId, b.transport.localId, 1))
+    await waitFor(() => events.includes('b:true'), 'connect')
+    await stop(b)
+    running = running.filter((p) => p !== b)
+    await waitFor(() => events.includes('b:false'), 'disconnect')
+  })
+})
