@@ -120,7 +120,10 @@ async function readInto(
       case 'items': {
         if (!current) throw new SnapshotError('items before a collection')
         const d = current.options.dimensions
-        const vectors = new Float32Array(c.vectors.slice().buffer)
+        // Copy: a decoded byte string may be a view into a larger (pooled) buffer.
+        const raw = new Uint8Array(c.vectors.length)
+        raw.set(c.vectors)
+        const vectors = new Float32Array(raw.buffer)
         c.ids.forEach((id, i) => {
           const key = c.keys[i]
           const vector = vectors.slice(i * d, (i + 1) * d)

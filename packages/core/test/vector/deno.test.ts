@@ -30,7 +30,17 @@ describe('the WASM index in Deno', () => {
       writeFileSync(file, native.serialize())
       const out: string = execFileSync(
         process.execPath,
-        [denoBin, 'run', '--quiet', '--no-config', '--no-lock', '--unstable-sloppy-imports', `--allow-read`, script, file],
+        [
+          denoBin,
+          'run',
+          '--quiet',
+          '--no-config',
+          '--no-lock',
+          '--unstable-sloppy-imports',
+          `--allow-read`,
+          script,
+          file,
+        ],
         { encoding: 'utf8', timeout: 60_000 },
       )
       const seen = JSON.parse(out.trim().split('\n').at(-1)!)

@@ -1,7 +1,7 @@
 // Run by deno.test.ts under Deno: the WASM index must work there unchanged (default engine
 // included), and read a file the native addon wrote. Prints one JSON line of observations.
-import { createIndex } from '../../../src/vector/index.ts'
-import { clustered, row } from '../data.ts'
+import { createIndex } from '../../../src/vector/index.js'
+import { clustered, row } from '../data.js'
 
 declare const Deno: { args: string[]; readFileSync(path: string): Uint8Array }
 
