@@ -1,0 +1,125 @@
+import { RaftError } from './errors.js'
+import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta } from './messages.js'
+
+/**
+ * The synchronous view of the stable log that the Raft core reads (the driver keeps it in step
+ * with durable storage: it appends here what it has synced). Index `snapshot.meta.index` is the
+ * last compacted entry; entries start right after it.
+ */
+export interface LogStorage {
+  initialState(): { hardState: HardState; conf: ConfState }
+  firstIndex(): number
+  lastIndex(): number
+  /** Term at `index`; throws ERR_COMPACTED below the snapshot, ERR_UNAVAILABLE past the end. */
+  term(index: number): number
+  /** Entries in [lo, hi), at least one, then up to `maxBytes` of data in total. */
+  entries(lo: number, hi: number, maxBytes: number): Entry[]
+  snapshot(): Snapshot
+}
+
+const EMPTY: HardState = { term: 0, vote: '', commit: 0 }
+
+export class MemoryLog implements LogStorage {
+  private hard: HardState = EMPTY
+  private snap: Snapshot
+  private log: Entry[] = []
+
+  constructor(conf: ConfState) {
+    this.snap = { meta: { index: 0, term: 0, conf }, data: new Uint8Array(0) }
+  }
+
+  initialState(): { hardState: HardState; conf: ConfState } {
+    return { hardState: this.hard, conf: this.snap.meta.conf }
+  }
+
+  firstIndex(): number {
+    return this.snap.meta.index + 1
+  }
+
+  lastIndex(): number {
+    return this.snap.meta.index + this.log.length
+  }
+
+  term(index: number): number {
+    const offset = this.snap.meta.index
+    if (index === offset) return this.snap.meta.term
+    if (index < offset) throw new RaftError('ERR_COMPACTED', `index ${index} is compacted`)
+    if (index > this.lastIndex()) throw new RaftError('ERR_UNAVAILABLE', `index ${index} is past the end`)
+    return this.log[index - offset - 1].term
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    const offset = this.snap.meta.index
+    if (lo <= offset) throw new RaftError('ERR_COMPACTED', `index ${lo} is compacted`)
+    if (hi > this.lastIndex() + 1) throw new RaftError('ERR_UNAVAILABLE', `index ${hi - 1} is past the end`)
+    return limitSize(this.log, lo - offset - 1, hi - offset - 1, maxBytes)
+  }
+
+  snapshot(): Snapshot {
+    return this.snap
+  }
+
+  hardState(): HardState {
+    return this.hard
+  }
+
+  setHardState(hs: HardState): void {
+    this.hard = hs
+  }
+
+  /** Appends entries, replacing any conflicting suffix. */
+  append(entries: Entry[]): void {
+    if (entries.length === 0) return
+    const first = entries[0].index
+    const offset = this.snap.meta.index
+    if (first <= offset) {
+      // Entries already covered by the snapshot are skipped.
+      const skip = offset + 1 - first
+      if (skip >= entries.length) return
+      this.append(entries.slice(skip))
+      return
+    }
+    if (first > this.lastIndex() + 1) {
+      throw new RaftError('ERR_UNAVAILABLE', `append at ${first} leaves a gap after ${this.lastIndex()}`)
+    }
+    const keep = first - offset - 1
+    if (keep < this.log.length) this.log.length = keep
+    for (const e of entries) this.log.push(e)
+  }
+
+  /** Installs a snapshot received from the leader: the log restarts after it. */
+  applySnapshot(snapshot: Snapshot): void {
+    if (snapshot.meta.index <= this.snap.meta.index) {
+      throw new RaftError('ERR_SNAPSHOT_OUT_OF_DATE', `snapshot at ${snapshot.meta.index} is not newer`)
+    }
+    this.snap = snapshot
+    this.log = []
+  }
+
+  /** Records a snapshot the application took at `meta.index` (which must be in the log). */
+  createSnapshot(meta: SnapshotMeta, data: Uint8Array): void {
+    if (meta.index <= this.snap.meta.index) return
+    if (meta.index > this.lastIndex())
+      throw new RaftError('ERR_UNAVAILABLE', `snapshot at ${meta.index} is past the log`)
+    if (this.term(meta.index) !== meta.term)
+      throw new RaftError('ERR_INVALID_CONFIG', 'snapshot term mismatch')
+    const drop = meta.index - this.snap.meta.index
+    this.snap = { meta, data }
+    this.log = this.log.slice(drop)
+  }
+}
+
+export function entrySize(e: Entry): number {
+  return e.data.length + 24
+}
+
+function limitSize(log: Entry[], from: number, to: number, maxBytes: number): Entry[] {
+  let size = 0
+  let end = from
+  while (end < to) {
+    size += entrySize(log[end])
+    if (end > from && size > maxBytes) break
+    end++
+  }
+  return log.slice(from, end)
+}
