@@ -31,7 +31,13 @@ export const steps: TestStep[] = [
   {
     name: 'vitest',
     command: 'npx',
-    args: ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=.vitest-results/results.json'],
+    args: [
+      'vitest',
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      '--outputFile.json=.vitest-results/results.json',
+    ],
     parse: () => null, // read from the JSON report, see test.ts
   },
   {
@@ -44,6 +50,26 @@ export const steps: TestStep[] = [
       const seeds = Number(m[1])
       const violations = Number(m[2])
       return { passed: seeds - violations, failed: violations, skipped: 0 }
+    },
+  },
+  {
+    // storage-fs crash test: each SIGKILL that recovered with nothing lost counts as a pass;
+    // a kill after which acknowledged records were lost (or the log was inconsistent) as a failure.
+    name: 'crash-fs',
+    command: 'npx',
+    args: [
+      'tsx',
+      'packages/storage-fs/test/crash/cli.ts',
+      'fs',
+      '--iterations',
+      process.env.CRASH_ITERATIONS ?? '50',
+    ],
+    parse(output) {
+      const m = lastMatch(output, /^crash: (\d+) kills, (\d+) lost acknowledged records/m)
+      if (!m) return null
+      const bad = lastMatch(output, /^crash: (\d+) inconsistencies/m)
+      const failed = Math.min(Number(m[1]), Number(m[2]) + Number(bad?.[1] ?? 0))
+      return { passed: Number(m[1]) - failed, failed, skipped: 0 }
     },
   },
 ]
