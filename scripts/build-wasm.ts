@@ -30,6 +30,8 @@ export const EXPORTED = [
   'fl_change_expansion_add',
   'fl_reserve',
   'fl_add_many',
+  'fl_add_one',
+  'fl_search_one',
   'fl_remove',
   'fl_contains',
   'fl_search_many',

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 using namespace unum::usearch;
 using index_t = index_dense_t;
@@ -98,6 +99,29 @@ int fl_add_many(index_t* index, std::uint64_t const* keys, float const* vectors,
             return fail(result.error);
     }
     return 0;
+}
+
+// Single-row calls take keys as doubles (exact below 2^53) so JS passes no BigInt.
+int fl_add_one(index_t* index, double key, float const* vector) {
+    if (grow_for(index, 1) != 0)
+        return -1;
+    auto result = index->add(static_cast<std::uint64_t>(key), vector);
+    if (!result)
+        return fail(result.error);
+    return 0;
+}
+
+int fl_search_one(index_t* index, float const* query, std::uint32_t k, double* keys, float* distances) {
+    auto result = index->search(query, k);
+    if (!result)
+        return fail(result.error);
+    static std::vector<std::uint64_t> raw;
+    if (raw.size() < k)
+        raw.resize(k);
+    std::size_t found = result.dump_to(raw.data(), distances);
+    for (std::size_t i = 0; i != found; ++i)
+        keys[i] = static_cast<double>(raw[i]);
+    return static_cast<int>(found);
 }
 
 int fl_remove(index_t* index, std::uint64_t key) {

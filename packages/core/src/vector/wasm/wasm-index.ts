@@ -4,6 +4,20 @@ import type { ResolvedIndexOptions, SearchHits, VectorIndex } from '../types.js'
 import type { UsearchModule } from './build/usearch.js'
 
 const METRIC_CODES = { cos: 0, ip: 1, l2sq: 2 } as const
+
+/** One reusable heap block per module: JS is single-threaded, so calls never overlap. */
+const scratch = new WeakMap<UsearchModule, { ptr: number; bytes: number }>()
+
+function scratchOf(m: UsearchModule, bytes: number): number {
+  let s = scratch.get(m)
+  if (!s || s.bytes < bytes) {
+    if (s) m._free(s.ptr)
+    const size = Math.max(bytes, 64 * 1024)
+    s = { ptr: m._malloc(size), bytes: size }
+    scratch.set(m, s)
+  }
+  return s.ptr
+}
 const SCALAR_CODES = { f32: 0, f16: 1, i8: 2 } as const
 
 /** usearch compiled to WebAssembly; all indexes of a realm share one module and heap. */
@@ -49,7 +63,13 @@ export class WasmIndex implements VectorIndex {
   }
 
   add(key: number, vector: Float32Array): void {
-    this.addMany([key], vector)
+    const ptr = this.#writable()
+    checkRows('vector', vector, this.options.dimensions, 1)
+    checkKey(key)
+    const m = this.#mod
+    const at = scratchOf(m, vector.byteLength)
+    m.HEAPF32.set(vector, at >>> 2)
+    if (m._fl_add_one(ptr, key, at) !== 0) this.#fail('add')
   }
 
   addMany(keys: readonly number[], vectors: Float32Array): void {
@@ -88,8 +108,26 @@ export class WasmIndex implements VectorIndex {
   }
 
   search(query: Float32Array, k: number): SearchHits {
+    const ptr = this.#live()
     checkRows('query', query, this.options.dimensions, 1)
-    return this.searchMany(query, k)[0]
+    checkK(k)
+    const m = this.#mod
+    // Layout in scratch: k f64 keys, then the query, then k f32 distances.
+    const keysAt = scratchOf(m, k * 8 + query.byteLength + k * 4)
+    const queryAt = keysAt + k * 8
+    const distAt = queryAt + query.byteLength
+    m.HEAPF32.set(query, queryAt >>> 2)
+    const found = m._fl_search_one(ptr, queryAt, k, keysAt, distAt)
+    if (found < 0) this.#fail('search')
+    const keys = new Array<number>(found)
+    const distances = new Array<number>(found)
+    const f64 = m.HEAPF64
+    const f32 = m.HEAPF32
+    for (let i = 0; i < found; i++) {
+      keys[i] = f64[(keysAt >>> 3) + i]
+      distances[i] = f32[(distAt >>> 2) + i]
+    }
+    return { keys, distances }
   }
 
   searchMany(queries: Float32Array, k: number): SearchHits[] {

@@ -8,6 +8,7 @@ export interface UsearchModule {
   HEAPF32: Float32Array
   HEAPU32: Uint32Array
   HEAPU64: BigUint64Array
+  HEAPF64: Float64Array
   _malloc(size: number): number
   _free(ptr: number): void
   _fl_last_error(): number
@@ -23,6 +24,8 @@ export interface UsearchModule {
   _fl_change_expansion_add(index: number, n: number): void
   _fl_reserve(index: number, members: number): number
   _fl_add_many(index: number, keys: number, vectors: number, count: number): number
+  _fl_add_one(index: number, key: number, vector: number): number
+  _fl_search_one(index: number, query: number, k: number, keys: number, distances: number): number
   _fl_remove(index: number, key: bigint): number
   _fl_contains(index: number, key: bigint): number
   _fl_search_many(index: number, queries: number, count: number, k: number, keys: number, distances: number, found: number): number
