@@ -45,6 +45,11 @@ export interface RaftConfig {
   freshnessProbeTicks?: number
   /** A witness compacts its log once this many applied entries are held by every data voter. */
   witnessCompactEntries?: number
+  /**
+   * This peer runs as a witness: it holds no data, so it never applies commands or serves reads,
+   * whether or not the current membership lists it.
+   */
+  witness?: boolean
   faults?: RaftFaults
 }
 
@@ -76,6 +81,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     snapshotChunkBytes: c.snapshotChunkBytes ?? 256 * 1024,
     freshnessProbeTicks: c.freshnessProbeTicks ?? heartbeatTick,
     witnessCompactEntries: c.witnessCompactEntries ?? 64,
+    witness: c.witness ?? false,
     faults: c.faults ?? {},
   }
   if (!r.id) throw new RaftError('ERR_INVALID_CONFIG', 'id must be a non-empty peer id')

@@ -36,6 +36,11 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest message: a heartbeat reply shows the link works, so probe past a lost one. */
+  freeFirst(): void {
+    if (this.count > 0) this.freeLE(this.indexes[this.head])
+  }
+
   full(): boolean {
     return this.count >= this.maxCount || (this.maxBytes > 0 && this.bytes >= this.maxBytes)
   }

@@ -4,9 +4,9 @@ import type { PeerId } from './messages.js'
 export type VoteResult = 'won' | 'lost' | 'pending'
 
 /** The largest value that a majority of `ids` has reached (Infinity for an empty set). */
-export function majorityValue(ids: readonly PeerId[], valueOf: (id: PeerId) => number): number {
+export function majorityValue(ids: readonly PeerId[], valueOfPeer: (id: PeerId) => number): number {
   if (ids.length === 0) return Number.POSITIVE_INFINITY
-  const values = ids.map(valueOf).sort((a, b) => b - a)
+  const values = ids.map(valueOfPeer).sort((a, b) => b - a)
   return values[Math.floor(ids.length / 2)]
 }
 
@@ -14,9 +14,9 @@ export function majorityValue(ids: readonly PeerId[], valueOf: (id: PeerId) => n
 export function jointValue(
   incoming: readonly PeerId[],
   outgoing: readonly PeerId[],
-  valueOf: (id: PeerId) => number,
+  valueOfPeer: (id: PeerId) => number,
 ): number {
-  return Math.min(majorityValue(incoming, valueOf), majorityValue(outgoing, valueOf))
+  return Math.min(majorityValue(incoming, valueOfPeer), majorityValue(outgoing, valueOfPeer))
 }
 
 export function majorityVote(ids: readonly PeerId[], votes: ReadonlyMap<PeerId, boolean>): VoteResult {

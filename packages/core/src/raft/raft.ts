@@ -111,7 +111,7 @@ export class Raft {
   }
 
   get isWitness(): boolean {
-    return this.conf.witnesses.includes(this.id)
+    return this.cfg.witness || this.conf.witnesses.includes(this.id)
   }
 
   private get faults() {
@@ -132,7 +132,7 @@ export class Raft {
     this.abortLeaderTransfer()
     this.votes.clear()
     const last = this.log.lastIndex()
-    for (const [id, pr] of this.progress) {
+    for (const id of this.progress.keys()) {
       const fresh = new Progress(last + 1, this.cfg.maxInflightMsgs, this.cfg.maxInflightBytes)
       if (id === this.id) fresh.match = last
       this.progress.set(id, fresh)
@@ -459,7 +459,10 @@ export class Raft {
   private stepFollower(m: Message): void {
     switch (m.type) {
       case MessageType.Prop:
-        if (this.lead === NONE) return this.dropProposal(m, 'no leader')
+        if (this.lead === NONE) {
+          this.dropProposal(m, 'no leader')
+          return
+        }
         this.send({ ...m, to: this.lead, term: 0 })
         return
       case MessageType.App:
@@ -495,7 +498,10 @@ export class Raft {
             return
           }
         }
-        if (this.lead === NONE) return this.dropRead(m)
+        if (this.lead === NONE) {
+          this.dropRead(m)
+          return
+        }
         this.send({ ...m, to: this.lead, term: 0 })
         return
       case MessageType.ReadIndexResp:
@@ -636,11 +642,21 @@ export class Raft {
   }
 
   private leaderPropose(m: Message): void {
-    const entries = m.entries ?? []
+    // Copied: a refused conf change is replaced below, and the message may be shared.
+    const entries = (m.entries ?? []).slice()
     if (entries.length === 0) return
-    if (this.isWitness) return this.dropProposal(m, 'a witness leader takes no proposals')
-    if (this.leadTransferee !== NONE) return this.dropProposal(m, 'leadership transfer in progress')
-    if (!this.progress.has(this.id)) return this.dropProposal(m, 'leader was removed')
+    if (this.isWitness) {
+      this.dropProposal(m, 'a witness leader takes no proposals')
+      return
+    }
+    if (this.leadTransferee !== NONE) {
+      this.dropProposal(m, 'leadership transfer in progress')
+      return
+    }
+    if (!this.progress.has(this.id)) {
+      this.dropProposal(m, 'leader was removed')
+      return
+    }
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]
       if (e.type !== EntryType.ConfChange) continue
@@ -671,9 +687,15 @@ export class Raft {
   private appendEntries(entries: Entry[]): void {
     let index = this.log.lastIndex()
     const stamped = entries.map((e) => ({ term: this.term, index: ++index, type: e.type, data: e.data }))
-    const last = this.log.append(stamped)
-    this.selfProgress()?.maybeUpdate(last)
-    this.maybeCommit()
+    this.log.append(stamped)
+    // The leader counts its own copy only once it is durable (see onStable).
+  }
+
+  /** The driver persisted entries up to `index`: the leader's own copy now counts. */
+  onStable(index: number): void {
+    if (this.role !== 'leader') return
+    const self = this.selfProgress()
+    if (self?.maybeUpdate(index) && this.maybeCommit()) this.bcastAppend()
   }
 
   private maybeCommit(): boolean {
@@ -829,6 +851,7 @@ export class Raft {
   private handleHeartbeatResponse(m: Message, pr: Progress): void {
     pr.recentActive = true
     pr.probeSent = false
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst()
     if (m.index !== undefined && m.index >= this.leaseFloor && m.index > pr.leaseAckTick)
       pr.leaseAckTick = m.index
     if (pr.state === 'snapshot') {
@@ -867,7 +890,10 @@ export class Raft {
   // ---- reads ----
 
   private leaderReadIndex(m: Message): void {
-    if (this.isWitness && m.from === this.id) return this.dropRead(m)
+    if (this.isWitness && m.from === this.id) {
+      this.dropRead(m)
+      return
+    }
     if (!this.committedInCurrentTerm()) {
       // Until an entry of this term commits, our commit index may trail the group's.
       this.pendingReads.push(m)

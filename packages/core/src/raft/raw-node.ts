@@ -195,6 +195,7 @@ export class RawNode {
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]
       r.log.stableTo(last.index, last.term)
+      if (r.log.termOrUndefined(last.index) === last.term) r.onStable(last.index)
     }
     if (rd.snapshot) r.log.stableSnapTo(rd.snapshot.meta.index)
     for (const e of this.pendingCommitted) {

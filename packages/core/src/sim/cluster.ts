@@ -1,0 +1,319 @@
+import type { RaftFaults } from '../raft/config.js'
+import { MemoryLog } from '../raft/log-storage.js'
+import { type ConfState, EntryType, type Message, MessageType } from '../raft/messages.js'
+import { RawNode, type Ready } from '../raft/raw-node.js'
+import { readKey } from '../raft/read-only.js'
+import { EventQueue } from './event-queue.js'
+import { KvStore } from './kv.js'
+import type { Rng } from './rng.js'
+import { SafetyChecker } from './safety.js'
+
+export type PeerKind = 'data' | 'witness'
+
+export interface ClusterOptions {
+  peers: { id: string; kind: PeerKind; priority: number }[]
+  initialConf: ConfState
+  rng: Rng
+  tickMs: number
+  electionTick: number
+  heartbeatTick: number
+  /** Bound on clock drift: every peer's tick period is within tickMs * (1 ± maxDrift). */
+  maxDrift: number
+  /** Take a snapshot once this many entries are applied past the last one. */
+  snapshotEvery: number
+  faults: RaftFaults
+  trace: boolean
+}
+
+type SimEvent =
+  | { kind: 'tick'; peer: string; gen: number }
+  | { kind: 'deliver'; msg: Message }
+  | { kind: 'ready'; peer: string; gen: number; rd: Ready }
+  | { kind: 'call'; fn: () => void }
+
+export interface NetworkFaults {
+  drop: number
+  duplicate: number
+  minDelay: number
+  maxDelay: number
+}
+
+/** One simulated peer: its durable log survives a crash; everything else is lost. */
+export class SimPeer {
+  node: RawNode | null = null
+  kv = new KvStore()
+  gen = 0
+  drift: number
+  slow = 0
+  readyInFlight = false
+  checkedCommit = 0
+  readWaiters = new Map<string, (index: number, lease: boolean) => void>()
+  applyWaiters: { index: number; fn: () => void }[] = []
+  writeWaiters = new Map<string, (index: number) => void>()
+  tickListeners = new Set<() => void>()
+  readonly log: MemoryLog
+
+  constructor(
+    readonly id: string,
+    readonly kind: PeerKind,
+    readonly priority: number,
+    conf: ConfState,
+    drift: number,
+  ) {
+    this.log = new MemoryLog(conf)
+    this.drift = drift
+  }
+
+  get up(): boolean {
+    return this.node !== null
+  }
+}
+
+/** The simulated world: peers, a lossy network, one virtual clock and one seeded random source. */
+export class Cluster {
+  now = 0
+  readonly peers = new Map<string, SimPeer>()
+  readonly safety: SafetyChecker
+  readonly traceLines: string[] = []
+  net: NetworkFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 }
+  /** Directed links that drop everything: "from>to". */
+  readonly blocked = new Set<string>()
+  steps = 0
+  private queue = new EventQueue<SimEvent>()
+
+  constructor(readonly opts: ClusterOptions) {
+    this.safety = new SafetyChecker(() => this.now)
+    for (const p of opts.peers) {
+      const drift = (opts.rng.next() * 2 - 1) * opts.maxDrift
+      this.peers.set(p.id, new SimPeer(p.id, p.kind, p.priority, opts.initialConf, drift))
+    }
+    for (const peer of this.peers.values()) this.start(peer)
+  }
+
+  trace(line: string): void {
+    if (this.opts.trace) this.traceLines.push(`${this.now.toFixed(1).padStart(8)} ${line}`)
+  }
+
+  at(time: number, fn: () => void): void {
+    this.queue.push(time, { kind: 'call', fn })
+  }
+
+  /** Runs events until `until` (virtual ms) or until `stop` returns true. */
+  run(until: number, stop: () => boolean = () => false): void {
+    for (;;) {
+      const ev = this.queue.pop()
+      if (!ev) return
+      if (ev.at > until) {
+        this.queue.push(ev.at, ev.value)
+        this.now = until
+        return
+      }
+      this.now = ev.at
+      this.steps++
+      this.handle(ev.value)
+      if (stop()) return
+    }
+  }
+
+  private handle(ev: SimEvent): void {
+    switch (ev.kind) {
+      case 'tick': {
+        const peer = this.peers.get(ev.peer)!
+        if (peer.gen !== ev.gen || !peer.node) return
+        peer.node.tick()
+        for (const fn of [...peer.tickListeners]) fn()
+        this.afterStep(peer)
+        this.queue.push(this.now + this.tickPeriod(peer), { kind: 'tick', peer: peer.id, gen: peer.gen })
+        return
+      }
+      case 'deliver': {
+        const m = ev.msg
+        const peer = this.peers.get(m.to)
+        if (!peer?.node || this.blocked.has(`${m.from}>${m.to}`)) return
+        if (this.opts.trace) this.trace(`${m.from} -> ${m.to} ${describe(m)}`)
+        peer.node.step(m)
+        this.afterStep(peer)
+        return
+      }
+      case 'ready': {
+        const peer = this.peers.get(ev.peer)!
+        if (peer.gen !== ev.gen || !peer.node) return
+        this.handleReady(peer, ev.rd)
+        peer.readyInFlight = false
+        this.afterStep(peer)
+        return
+      }
+      case 'call':
+        ev.fn()
+        return
+    }
+  }
+
+  private tickPeriod(peer: SimPeer): number {
+    return this.opts.tickMs * (1 + peer.drift)
+  }
+
+  start(peer: SimPeer): void {
+    peer.gen++
+    const snap = peer.log.snapshot()
+    peer.kv = peer.kind === 'data' ? KvStore.restore(snap.data) : new KvStore()
+    peer.node = new RawNode({
+      id: peer.id,
+      storage: peer.log,
+      random: () => this.opts.rng.next(),
+      electionTick: this.opts.electionTick,
+      heartbeatTick: this.opts.heartbeatTick,
+      applied: snap.meta.index,
+      maxSizePerMsg: 4096,
+      maxInflightMsgs: 8,
+      snapshotChunkBytes: 512,
+      witnessCompactEntries: 8,
+      priority: (id) => this.peers.get(id)?.priority ?? 1,
+      witness: peer.kind === 'witness',
+      faults: this.opts.faults,
+    })
+    peer.checkedCommit = snap.meta.index
+    peer.readyInFlight = false
+    this.trace(`${peer.id} starts (term ${peer.node.raft.term}, commit ${peer.node.raft.log.committed})`)
+    this.queue.push(this.now + this.tickPeriod(peer) * this.opts.rng.next(), {
+      kind: 'tick',
+      peer: peer.id,
+      gen: peer.gen,
+    })
+  }
+
+  /** Loses everything not synced: the Raft state, the state machine, any Ready in flight. */
+  crash(peer: SimPeer): void {
+    if (!peer.node) return
+    this.trace(`${peer.id} crashes`)
+    peer.node = null
+    peer.gen++
+    peer.readWaiters.clear()
+    peer.applyWaiters = []
+    peer.writeWaiters.clear()
+    peer.tickListeners.clear()
+  }
+
+  private afterStep(peer: SimPeer): void {
+    const node = peer.node
+    if (!node) return
+    if (node.raft.role === 'leader') this.safety.onLeader(peer.id, node)
+    if (peer.readyInFlight || !node.hasReady()) return
+    const rd = node.ready()
+    // Checked when the entries are produced, against the log they extend.
+    this.safety.onAppend(peer.id, node, rd.entries)
+    if (rd.softState && this.opts.trace)
+      this.trace(
+        `${peer.id} is ${rd.softState.role} (term ${node.raft.term}, leader ${rd.softState.lead || '-'})`,
+      )
+    if (peer.slow > 0) {
+      peer.readyInFlight = true
+      this.queue.push(this.now + peer.slow, { kind: 'ready', peer: peer.id, gen: peer.gen, rd })
+      return
+    }
+    this.handleReady(peer, rd)
+    this.afterStep(peer)
+  }
+
+  /** The driver's loop body: persist, send, apply, advance. */
+  private handleReady(peer: SimPeer, rd: Ready): void {
+    const node = peer.node!
+    const log = peer.log
+    if (rd.snapshot) {
+      log.applySnapshot(rd.snapshot)
+      if (peer.kind === 'data') peer.kv = KvStore.restore(rd.snapshot.data)
+      else peer.kv.applied = rd.snapshot.meta.index
+      this.trace(`${peer.id} installs snapshot at ${rd.snapshot.meta.index}`)
+    }
+    log.append(rd.entries)
+    if (rd.hardState) log.setHardState(rd.hardState)
+    if (rd.witnessCompact) log.createSnapshot(rd.witnessCompact, new Uint8Array(0))
+    for (const m of rd.messages) this.send(m)
+    for (const e of rd.committedEntries) {
+      if (e.type !== EntryType.Normal) {
+        peer.kv.applied = Math.max(peer.kv.applied, e.index)
+        continue
+      }
+      if (peer.kind === 'witness') {
+        this.safety.report(`witness ${peer.id} was handed entry ${e.index} to apply`)
+        continue
+      }
+      this.safety.onApply(peer.id, e.index, e.data)
+      const res = peer.kv.apply(e.index, e.data)
+      if (res) peer.writeWaiters.get(res.op)?.(res.index)
+    }
+    if (rd.committedEntries.length > 0) {
+      const last = rd.committedEntries[rd.committedEntries.length - 1].index
+      if (last > peer.kv.applied) peer.kv.applied = last
+    }
+    for (const rs of rd.readStates) peer.readWaiters.get(readKey(rs.context))?.(rs.index, rs.lease)
+    node.advance()
+    const commit = node.raft.log.committed
+    if (commit > peer.checkedCommit) {
+      this.safety.onCommit(peer.id, node, peer.checkedCommit + 1, commit)
+      peer.checkedCommit = commit
+    }
+    if (peer.kind === 'data') this.maybeSnapshot(peer)
+    this.runApplyWaiters(peer)
+  }
+
+  private maybeSnapshot(peer: SimPeer): void {
+    const node = peer.node!
+    const applied = node.raft.log.applied
+    if (applied - peer.log.firstIndex() + 1 < this.opts.snapshotEvery || applied > peer.log.lastIndex())
+      return
+    const meta = { index: applied, term: peer.log.term(applied), conf: node.raft.conf }
+    peer.log.createSnapshot(meta, peer.kv.serialize())
+    this.trace(`${peer.id} snapshots at ${applied}`)
+  }
+
+  runApplyWaiters(peer: SimPeer): void {
+    if (peer.applyWaiters.length === 0) return
+    const applied = peer.node?.raft.log.applied ?? 0
+    const ready = peer.applyWaiters.filter((w) => w.index <= applied)
+    peer.applyWaiters = peer.applyWaiters.filter((w) => w.index > applied)
+    for (const w of ready) w.fn()
+  }
+
+  send(m: Message): void {
+    const rng = this.opts.rng
+    if (this.blocked.has(`${m.from}>${m.to}`)) return
+    if (rng.chance(this.net.drop)) return
+    const copies = rng.chance(this.net.duplicate) ? 2 : 1
+    for (let i = 0; i < copies; i++) {
+      const slow = (this.peers.get(m.from)?.slow ?? 0) + (this.peers.get(m.to)?.slow ?? 0)
+      const delay = this.net.minDelay + rng.next() * (this.net.maxDelay - this.net.minDelay) + slow
+      this.queue.push(this.now + delay, { kind: 'deliver', msg: m })
+    }
+  }
+
+  /** Schedules `fn` on every tick of `peer` until it returns true. */
+  onEachTick(peer: SimPeer, fn: () => boolean): void {
+    const listener = () => {
+      if (fn()) peer.tickListeners.delete(listener)
+    }
+    peer.tickListeners.add(listener)
+  }
+
+  leader(): SimPeer | undefined {
+    let best: SimPeer | undefined
+    for (const p of this.peers.values()) {
+      if (p.node?.raft.role !== 'leader') continue
+      if (!best || p.node.raft.term > best.node!.raft.term) best = p
+    }
+    return best
+  }
+}
+
+function describe(m: Message): string {
+  const name = Object.entries(MessageType).find(([, v]) => v === m.type)?.[0] ?? String(m.type)
+  const parts = [`${name} t${m.term}`]
+  if (m.index !== undefined) parts.push(`i${m.index}`)
+  if (m.logTerm !== undefined) parts.push(`lt${m.logTerm}`)
+  if (m.entries?.length)
+    parts.push(`${m.entries.length} entries ${m.entries[0].index}..${m.entries.at(-1)!.index}`)
+  if (m.commit !== undefined) parts.push(`c${m.commit}`)
+  if (m.reject) parts.push('reject')
+  if (m.snapshot) parts.push(`snap@${m.snapshot.meta.index} ${m.snapshot.offset}/${m.snapshot.total}`)
+  return parts.join(' ')
+}

@@ -1,0 +1,6 @@
+export { Cluster, type ClusterOptions, SimPeer } from './cluster.js'
+export { decodeKvWrite, encodeKvWrite, KvStore } from './kv.js'
+export { type CheckResult, checkLinearizable, type Operation } from './linearizability.js'
+export { Rng } from './rng.js'
+export { runSeed, type SeedOptions, type SeedResult } from './run-seed.js'
+export { SafetyChecker } from './safety.js'
