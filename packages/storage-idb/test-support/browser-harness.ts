@@ -6,10 +6,6 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import type * as api from '../src/index.js'
-
-/** What a test page exposes: the package itself, as `globalThis.flotillaIdb`. */
-export type PageApi = typeof api
 
 /**
  * Real Chromium with a real on-disk profile, for what Vitest's browser mode cannot do: reload

@@ -1,6 +1,10 @@
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type IdbBrowser, loadPage, type PageApi, startIdbBrowser } from '../test-support/browser-harness.js'
+import type * as api from '../src/index.js'
+import { type IdbBrowser, loadPage, startIdbBrowser } from '../test-support/browser-harness.js'
+
+/** What the test page exposes: the package itself, as `globalThis.flotillaIdb`. */
+type PageApi = typeof api
 
 // Runs in the node project: drives real Chromium (on-disk profile) through playwright-core.
 let browser: IdbBrowser
