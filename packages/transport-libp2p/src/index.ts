@@ -1,3 +1,4 @@
+export { type DialRetryOptions, dialWithRetry } from './dial.js'
 export { FrameError, TransportError } from './errors.js'
 export { encodeFrame, FrameDecoder } from './framing.js'
 export { type KeyStore, loadOrCreateIdentity, memoryKeyStore } from './identity.js'

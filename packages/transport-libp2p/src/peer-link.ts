@@ -15,16 +15,19 @@ export interface BackOff {
 }
 
 /**
- * Bytes a stream may hold unsent before the pump waits. libp2p 3 streams buffer whatever
- * `send()` is given and 'drain' only means the muxer takes data again, not that this stream's
- * buffer emptied; so the pump waits for 'idle' (buffer empty), else frames pile up unbounded
- * behind a slow reader.
+ * Bytes a stream may hold unsent before the pump waits, and the level it waits for. libp2p 3
+ * streams buffer whatever `send()` is given, and 'drain' only means the muxer takes data again,
+ * not that this stream's buffer emptied; so the pump bounds the stream's own buffer rather than
+ * trusting `send()`'s result, else frames pile up unbounded behind a slow reader.
  */
 const HIGH_WATER_BYTES = 256 * 1024
+const LOW_WATER_BYTES = 64 * 1024
+/** Small frames queued together leave in one write of at most this many bytes. */
+const BATCH_BYTES = 64 * 1024
 
-/** Resolves once the stream's own write buffer is empty; rejects if it closes first. */
+/** Resolves once the stream's write buffer is down to LOW_WATER_BYTES; rejects if it closes. */
 async function drained(stream: Stream): Promise<void> {
-  while (stream.writeBufferLength > 0) {
+  while (stream.writeBufferLength > LOW_WATER_BYTES) {
     if (stream.writeStatus !== 'writable') throw new Error('stream closed while draining')
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -37,6 +40,8 @@ async function drained(stream: Stream): Promise<void> {
       stream.addEventListener('drain', done)
       stream.addEventListener('close', done)
     })
+    // On 'drain' the stream refills the muxer in a microtask: let it run before re-checking.
+    await Promise.resolve()
   }
 }
 
@@ -135,22 +140,17 @@ export class PeerLink {
 
   private async pump(stream: Stream): Promise<void> {
     this.pumping = true
+    // Start after the caller's synchronous burst (a Raft Ready sends many messages at once) so
+    // that the burst leaves as one write.
+    await Promise.resolve()
     try {
       while (this.queuedFrames > 0 && this.stream === stream && !this.closed) {
         if (stream.writeStatus !== 'writable') {
           if (this.stream === stream) this.stream = undefined
           break
         }
-        const item = this.queue[this.head]
-        this.queue[this.head++] = undefined as unknown as Queued
-        this.queuedBytes -= item.frame.byteLength
-        if (this.head > 1024 && this.head * 2 > this.queue.length) {
-          this.queue.splice(0, this.head)
-          this.head = 0
-        }
-        this.counters.sent(item.type, item.frame.byteLength)
-        const accepted = stream.send(item.frame)
-        if (!accepted || stream.writeBufferLength > HIGH_WATER_BYTES) await drained(stream)
+        stream.send(this.takeBatch())
+        if (stream.writeBufferLength > HIGH_WATER_BYTES) await drained(stream)
       }
     } catch {
       // The stream died under us; 'close' clears it and the next frame re-dials.
@@ -159,6 +159,36 @@ export class PeerLink {
       this.pumping = false
     }
     this.kick()
+  }
+
+  /**
+   * Dequeues frames up to BATCH_BYTES (at least one) as one buffer: one muxer frame carries
+   * many small Raft frames instead of one each.
+   */
+  private takeBatch(): Uint8Array {
+    const parts: Uint8Array[] = []
+    let size = 0
+    while (this.queuedFrames > 0) {
+      const item = this.queue[this.head]
+      if (parts.length > 0 && size + item.frame.byteLength > BATCH_BYTES) break
+      this.queue[this.head++] = undefined as unknown as Queued
+      this.queuedBytes -= item.frame.byteLength
+      this.counters.sent(item.type, item.frame.byteLength)
+      parts.push(item.frame)
+      size += item.frame.byteLength
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head)
+      this.head = 0
+    }
+    if (parts.length === 1) return parts[0]
+    const out = new Uint8Array(size)
+    let at = 0
+    for (const p of parts) {
+      out.set(p, at)
+      at += p.byteLength
+    }
+    return out
   }
 
   private async dial(): Promise<void> {

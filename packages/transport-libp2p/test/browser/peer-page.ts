@@ -3,12 +3,14 @@
  * transport on it, and a small API on `window.peer` that the Node side drives.
  */
 import { type Message, MessageType } from '@flotilla/core'
+import type { Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import {
   browserPeer,
   createLibp2pTransport,
+  dialWithRetry,
   loadOrCreateIdentity,
   memoryKeyStore,
 } from '../../src/browser/index.js'
@@ -21,17 +23,63 @@ const node = await createLibp2p(
     allowInsecureLocalDials: true,
   }),
 )
-const transport = await createLibp2pTransport(node, { isMember: () => true })
+// Queues sized for the bench's bursts; the Node tests cover the bounded defaults.
+const transport = await createLibp2pTransport(node, {
+  isMember: () => true,
+  queue: { maxQueuedFrames: 1_000_000, maxQueuedBytes: 1024 * 1024 * 1024 },
+})
 const received: Message[] = []
 const events: { peer: string; connected: boolean }[] = []
 let echo = false
 transport.onMessage((m) => {
   received.push(m)
   if (echo) transport.send({ ...m, from: m.to, to: m.from, type: MessageType.AppResp })
+  arrived()
 })
 transport.onPeerEvent((e) => events.push(e))
 
 await node.dial(multiaddr(relay))
+
+// Bench baseline: a raw libp2p stream without our framing; it counts bytes, or echoes them.
+const RAW = '/flotilla-bench/raw/1.0.0'
+let rawBytes = 0
+let rawEcho = false
+await node.handle(
+  RAW,
+  (stream) => {
+    stream.addEventListener('message', (e) => {
+      rawBytes += e.data.byteLength
+      if (rawEcho) stream.send(e.data)
+      arrived()
+    })
+  },
+  { runOnLimitedConnection: false },
+)
+const rawStreams = new Map<string, Stream>()
+async function rawStream(to: string): Promise<Stream> {
+  let s = rawStreams.get(to)
+  if (!s) {
+    s = await node.dialProtocol(peerIdFromString(to), RAW)
+    rawStreams.set(to, s)
+  }
+  return s
+}
+/** Waiters checked on every arrival: no timer polling, which browsers clamp to 4 ms. */
+const waiters = new Set<() => void>()
+function arrived(): void {
+  for (const w of waiters) w()
+}
+function until(cond: () => boolean): Promise<number> {
+  if (cond()) return Promise.resolve(Date.now())
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!cond()) return
+      waiters.delete(check)
+      resolve(Date.now())
+    }
+    waiters.add(check)
+  })
+}
 
 const api = {
   id: node.peerId.toString(),
@@ -47,7 +95,7 @@ const api = {
     }
   },
   async connect(addr: string): Promise<void> {
-    const conn = await node.dial(multiaddr(addr), { signal: AbortSignal.timeout(10_000) })
+    const conn = await dialWithRetry(node, multiaddr(addr))
     await node.peerStore.merge(conn.remotePeer, { multiaddrs: [multiaddr(addr)] })
   },
   /** The connections to `peer`: address and whether it is limited (relayed). */
@@ -81,6 +129,52 @@ const api = {
   stats: () => transport.stats(),
   setEcho(on: boolean): void {
     echo = on
+    rawEcho = on
+  },
+  /** Resolves with Date.now() once `n` messages in all have arrived. */
+  waitCount: (n: number) => until(() => received.length >= n),
+  /** Sends `count` App messages of `bytes` each; returns Date.now() at the start. */
+  blast(to: string, count: number, bytes: number): number {
+    const t0 = Date.now()
+    const data = new Uint8Array(bytes)
+    for (let i = 0; i < count; i++) {
+      transport.send({
+        type: MessageType.App,
+        from: api.id,
+        to,
+        term: 1,
+        index: i,
+        entries: [{ term: 1, index: i, type: 0, data }],
+      })
+    }
+    return t0
+  },
+  rawWaitBytes: (n: number) => until(() => rawBytes >= n),
+  async rawBlast(to: string, count: number, bytes: number): Promise<number> {
+    const s = await rawStream(to)
+    const t0 = Date.now()
+    for (let i = 0; i < count; i++) if (!s.send(new Uint8Array(bytes))) await s.onDrain()
+    return t0
+  },
+  /** Raw round trips of `bytes` each; returns ms each. */
+  async rawPings(to: string, n: number, bytes: number): Promise<number[]> {
+    const s = await rawStream(to)
+    const out: number[] = []
+    let got = 0
+    const onMessage = (e: { data: { byteLength: number } }): void => {
+      got += e.data.byteLength
+      arrived()
+    }
+    s.addEventListener('message', onMessage)
+    for (let i = 0; i < n; i++) {
+      const target = got + bytes
+      const t0 = performance.now()
+      s.send(new Uint8Array(bytes))
+      await until(() => got >= target)
+      out.push(performance.now() - t0)
+    }
+    s.removeEventListener('message', onMessage)
+    return out
   },
   /** Round trips of one small message each, answered by a peer in echo mode; returns ms each. */
   async pings(to: string, n: number): Promise<number[]> {
@@ -89,8 +183,7 @@ const api = {
       const before = received.length
       const t0 = performance.now()
       transport.send({ type: MessageType.Heartbeat, from: api.id, to, term: 1, commit: i })
-      while (received.length === before)
-        await new Promise<void>((r) => queueMicrotask(r)).then(() => new Promise((r) => setTimeout(r, 0)))
+      await until(() => received.length > before)
       out.push(performance.now() - t0)
     }
     return out
