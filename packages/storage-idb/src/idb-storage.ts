@@ -159,7 +159,9 @@ export class IdbStorage implements Storage {
     let size = 0
     try {
       for await (const piece of rechunk(chunks, CHUNK_BYTES)) {
-        await this.db.put('snapshotChunks', piece, [id, chunkCount])
+        const tx = this.db.transaction('snapshotChunks', 'readwrite', STRICT)
+        void tx.store.put(piece, [id, chunkCount])
+        await tx.done
         chunkCount++
         size += piece.length
       }
