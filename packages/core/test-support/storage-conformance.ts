@@ -200,6 +200,16 @@ export function storageConformance(label: string, harness: StorageHarness): void
       })
     })
 
+    it('rejects a batch whose indices are not consecutive with ERR_INVALID', async () => {
+      await withStore('non-consecutive', async ({ storage }) => {
+        await storage.save({ entries: entries(1, 3, 1) })
+        const skip = [entry(3, 1), entry(5, 1)]
+        await expect(storage.save({ entries: skip })).rejects.toMatchObject({ code: 'ERR_INVALID' })
+        expect((await storage.load()).lastIndex).toBe(2)
+        expect(await storage.entries(3, 2)).toEqual([])
+      })
+    })
+
     it('saves and loads the hard state, alone or with entries', async () => {
       await withStore('hardstate', async (ctx) => {
         await ctx.storage.save({ hardState: { term: 3, vote: 'b', commit: 0 } })

@@ -24,7 +24,7 @@ export class MemoryStorage implements Storage {
     this.checkOpen()
     return {
       hardState: { ...this.hardState },
-      snapshot: this.snapshotMeta,
+      snapshot: this.snapshotMeta ? structuredClone(this.snapshotMeta) : null,
       firstIndex: this.offset,
       lastIndex: this.offset + this.log.length - 1,
     }
@@ -40,6 +40,10 @@ export class MemoryStorage implements Storage {
         throw new StorageError('ERR_COMPACTED', `append at ${first} below first index ${this.offset}`)
       if (first > last + 1)
         throw new StorageError('ERR_INVALID', `append at ${first} leaves a gap after ${last}`)
+      entries.forEach((e, i) => {
+        if (e.index !== first + i)
+          throw new StorageError('ERR_INVALID', `entries[${i}].index is ${e.index}, expected ${first + i}`)
+      })
       this.log = this.log.slice(0, first - this.offset).concat(entries.map((e) => ({ ...e })))
     }
     if (batch.hardState) this.hardState = { ...batch.hardState }
@@ -52,6 +56,7 @@ export class MemoryStorage implements Storage {
     const last = this.offset + this.log.length - 1
     if (hi > last + 1)
       throw new StorageError('ERR_UNAVAILABLE', `index ${hi - 1} is past the last index ${last}`)
+    if (lo >= hi) return []
     return this.log.slice(lo - this.offset, hi - this.offset)
   }
 
@@ -83,7 +88,7 @@ export class MemoryStorage implements Storage {
     if (!this.snapshotMeta) return null
     const data = this.snapshotData
     return {
-      meta: this.snapshotMeta,
+      meta: structuredClone(this.snapshotMeta),
       size: data.length,
       async *chunks() {
         yield data

@@ -41,11 +41,25 @@ export interface StoredSnapshot {
  * Durable Raft storage (DESIGN §6). A promise that resolves means synced: `fdatasync` on a
  * filesystem, a committed strict-durability transaction in IndexedDB. After a crash at any
  * byte, `load()` returns every synced record and never a torn one.
+ *
+ * Every implementation passes the same conformance suite
+ * (`@flotilla/core/test-support/storage-conformance`). Calls may overlap: saves apply in call
+ * order (implementations may share one sync among saves in flight), and reads see every save
+ * that has resolved. Once `close()` is called every other call fails with `ERR_CLOSED`.
  */
 export interface Storage {
   load(): Promise<StoredState>
+  /**
+   * Persists a batch: entries (consecutive indices) and/or the hard state, all or nothing.
+   * Rejects with `ERR_COMPACTED` if the entries start below the first index and with
+   * `ERR_INVALID` if they leave a gap or skip an index; an invalid batch changes nothing and
+   * does not affect other saves.
+   */
   save(batch: SaveBatch): Promise<void>
-  /** Entries in [lo, hi). Throws StorageError `ERR_COMPACTED` below the first index. */
+  /**
+   * Entries in [lo, hi) (empty when `lo >= hi`). Throws StorageError `ERR_COMPACTED` below the
+   * first index and `ERR_UNAVAILABLE` past the last index.
+   */
   entries(lo: number, hi: number): Promise<Entry[]>
   /** Term of the entry at `index`, the snapshot term at the snapshot index, else undefined. */
   term(index: number): Promise<number | undefined>
@@ -55,7 +69,10 @@ export interface Storage {
     options?: SnapshotWriteOptions,
   ): Promise<void>
   readSnapshot(): Promise<StoredSnapshot | null>
-  /** Drops entries with index <= `index`; `index` must not exceed the snapshot index. */
+  /**
+   * Drops entries with index <= `index` (a no-op below the first index); `index` must not
+   * exceed the snapshot index (`ERR_INVALID`). The first index becomes `index + 1`.
+   */
   compact(index: number): Promise<void>
   close(): Promise<void>
 }
