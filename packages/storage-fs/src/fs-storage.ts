@@ -79,6 +79,8 @@ export class FsStorage implements Storage {
   private closed = false
   /** Set when a write or sync failed: the files' state is unknown until reopened. */
   private failed: StorageError | null = null
+  private savesDone = 0
+  private groupCommits = 0
 
   constructor(
     readonly dir: string,
@@ -196,6 +198,11 @@ export class FsStorage implements Storage {
     return this.log.segmentCount
   }
 
+  /** Saves acknowledged and the group commits (log fdatasyncs) they took, for tests and metrics. */
+  get stats(): { saves: number; groupCommits: number } {
+    return { saves: this.savesDone, groupCommits: this.groupCommits }
+  }
+
   private kick(): void {
     if (this.flushing) return
     this.flushing = true
@@ -249,6 +256,8 @@ export class FsStorage implements Storage {
       for (const s of group) s.reject(err)
       return
     }
+    this.groupCommits++
+    this.savesDone += group.length
     for (const s of group) s.resolve()
   }
 
