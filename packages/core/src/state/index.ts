@@ -13,7 +13,13 @@ export {
 export * from './errors.js'
 export { type Condition, compileFilter, type Filter, type RangeCondition } from './filter.js'
 export { DEFAULT_LIMITS, type Limits } from './limits.js'
-export { restoreSnapshot, SNAPSHOT_VERSION, type SnapshotOptions, takeSnapshot } from './snapshot.js'
+export {
+  restoreInto,
+  restoreSnapshot,
+  SNAPSHOT_VERSION,
+  type SnapshotOptions,
+  takeSnapshot,
+} from './snapshot.js'
 export {
   type AppliedError,
   type ApplyResult,

@@ -89,6 +89,23 @@ export async function restoreSnapshot(
   return sm
 }
 
+/**
+ * Replaces the whole state of a running machine by a snapshot (Raft's InstallSnapshot). The
+ * snapshot is read into a fresh machine first, so a bad stream leaves `sm` untouched.
+ */
+export async function restoreInto(
+  sm: StateMachine,
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): Promise<void> {
+  const fresh = await restoreSnapshot(chunks, { factory: sm.make, limits: sm.limits })
+  for (const c of sm.collections.values()) c.free()
+  sm.collections.clear()
+  sm.sessions.clear()
+  for (const [name, c] of fresh.collections) sm.collections.set(name, c)
+  for (const [client, record] of fresh.sessions) sm.sessions.set(client, record)
+  sm.lastApplied = fresh.lastApplied
+}
+
 async function readInto(
   sm: StateMachine,
   chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { decodeCbor } from '../../src/codec/index.js'
-import { restoreSnapshot, SnapshotError, type StateMachine, takeSnapshot } from '../../src/state/index.js'
+import {
+  restoreInto,
+  restoreSnapshot,
+  SnapshotError,
+  type StateMachine,
+  takeSnapshot,
+} from '../../src/state/index.js'
 import { clustered, row } from '../vector/data.js'
 import { applyAll, machineWithDocs, vec } from './helpers.js'
 
@@ -113,5 +119,20 @@ describe('snapshots', () => {
     expect(decodeCbor<{ t: string }>(chunks[0]).t).toBe('head')
     const again = await restoreSnapshot(chunks, { engine: 'wasm' })
     sameState(sm, again)
+  })
+
+  it('restoreInto replaces a running machine’s state, and a bad stream leaves it untouched', async () => {
+    const source = await machineWithDocs('wasm', 120, 8)
+    const target = await machineWithDocs('wasm', 10, 8)
+    applyAll(target, [{ op: 'create', name: 'other', options: { dimensions: 2, metric: 'ip' } }])
+    const chunks = [...takeSnapshot(source, { chunkBytes: 1024 })]
+    await expect(restoreInto(target, chunks.slice(0, -1))).rejects.toBeInstanceOf(SnapshotError)
+    expect([...target.collections.keys()]).toEqual(['docs', 'other'])
+    expect(target.collections.get('docs')!.size).toBe(10)
+    await restoreInto(target, chunks)
+    sameState(source, target)
+    expect(target.search('docs', vec(1, 0, 0, 0, 0, 0, 0, 0), { k: 3 })).toEqual(
+      source.search('docs', vec(1, 0, 0, 0, 0, 0, 0, 0), { k: 3 }),
+    )
   })
 })

@@ -2,6 +2,9 @@
 // through a return code and fl_last_error(); nothing throws across the boundary.
 #include <usearch/index_dense.hpp>
 
+#include <wasm_simd128.h>
+
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -41,13 +44,122 @@ static scalar_kind_t scalar_of(int code) {
     }
 }
 
+// f32 kernels for WebAssembly SIMD. usearch's portable loops vectorize with one accumulator,
+// which leaves the loop bound on add latency; four independent accumulators hide it. The metric
+// kind stays usearch's own, so serialized files are unchanged and readable by the native build.
+namespace kernels {
+
+using uptr_t = std::size_t;
+
+static inline float sum_lanes(v128_t v) {
+    return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) +
+           wasm_f32x4_extract_lane(v, 3);
+}
+
+static float l2sq(uptr_t a_ptr, uptr_t b_ptr, uptr_t n) {
+    float const* a = reinterpret_cast<float const*>(a_ptr);
+    float const* b = reinterpret_cast<float const*>(b_ptr);
+    v128_t s0 = wasm_f32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v128_t d0 = wasm_f32x4_sub(wasm_v128_load(a + i), wasm_v128_load(b + i));
+        v128_t d1 = wasm_f32x4_sub(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4));
+        v128_t d2 = wasm_f32x4_sub(wasm_v128_load(a + i + 8), wasm_v128_load(b + i + 8));
+        v128_t d3 = wasm_f32x4_sub(wasm_v128_load(a + i + 12), wasm_v128_load(b + i + 12));
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(d0, d0));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(d1, d1));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(d2, d2));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(d3, d3));
+    }
+    for (; i + 4 <= n; i += 4) {
+        v128_t d = wasm_f32x4_sub(wasm_v128_load(a + i), wasm_v128_load(b + i));
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(d, d));
+    }
+    float sum = sum_lanes(wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3)));
+    for (; i < n; ++i) {
+        float d = a[i] - b[i];
+        sum += d * d;
+    }
+    return sum;
+}
+
+static float dot(float const* a, float const* b, std::size_t n) {
+    v128_t s0 = wasm_f32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load(a + i + 8), wasm_v128_load(b + i + 8)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load(a + i + 12), wasm_v128_load(b + i + 12)));
+    }
+    for (; i + 4 <= n; i += 4)
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+    float sum = sum_lanes(wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3)));
+    for (; i < n; ++i)
+        sum += a[i] * b[i];
+    return sum;
+}
+
+static float ip(uptr_t a, uptr_t b, uptr_t n) {
+    return 1 - dot(reinterpret_cast<float const*>(a), reinterpret_cast<float const*>(b), n);
+}
+
+// Same formula and zero-vector cases as usearch's metric_cos_gt.
+static float cos(uptr_t a_ptr, uptr_t b_ptr, uptr_t n) {
+    float const* a = reinterpret_cast<float const*>(a_ptr);
+    float const* b = reinterpret_cast<float const*>(b_ptr);
+    v128_t ab0 = wasm_f32x4_splat(0), ab1 = ab0, a20 = ab0, a21 = ab0, b20 = ab0, b21 = ab0;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v128_t x0 = wasm_v128_load(a + i), y0 = wasm_v128_load(b + i);
+        v128_t x1 = wasm_v128_load(a + i + 4), y1 = wasm_v128_load(b + i + 4);
+        ab0 = wasm_f32x4_add(ab0, wasm_f32x4_mul(x0, y0));
+        ab1 = wasm_f32x4_add(ab1, wasm_f32x4_mul(x1, y1));
+        a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x0, x0));
+        a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x1, x1));
+        b20 = wasm_f32x4_add(b20, wasm_f32x4_mul(y0, y0));
+        b21 = wasm_f32x4_add(b21, wasm_f32x4_mul(y1, y1));
+    }
+    float ab = sum_lanes(wasm_f32x4_add(ab0, ab1));
+    float a2 = sum_lanes(wasm_f32x4_add(a20, a21));
+    float b2 = sum_lanes(wasm_f32x4_add(b20, b21));
+    for (; i < n; ++i)
+        ab += a[i] * b[i], a2 += a[i] * a[i], b2 += b[i] * b[i];
+    if (a2 == 0 || b2 == 0)
+        return a2 == 0 && b2 == 0 ? 0 : 1;
+    return 1 - ab / (std::sqrt(a2) * std::sqrt(b2));
+}
+
+} // namespace kernels
+
+// Our f32 kernels where they apply; usearch's builtin metric otherwise (f16, i8).
+static metric_punned_t fast_metric(std::size_t dims, metric_kind_t kind, scalar_kind_t scalar) {
+    if (scalar != scalar_kind_t::f32_k)
+        return metric_punned_t::builtin(dims, kind, scalar);
+    std::uintptr_t fn = 0;
+    switch (kind) {
+    case metric_kind_t::l2sq_k: fn = reinterpret_cast<std::uintptr_t>(&kernels::l2sq); break;
+    case metric_kind_t::ip_k: fn = reinterpret_cast<std::uintptr_t>(&kernels::ip); break;
+    case metric_kind_t::cos_k: fn = reinterpret_cast<std::uintptr_t>(&kernels::cos); break;
+    default: return metric_punned_t::builtin(dims, kind, scalar);
+    }
+    return metric_punned_t::stateless(dims, fn, metric_punned_signature_t::array_array_size_k, kind, scalar);
+}
+
+// After load/view usearch installs its builtin metric from the file header; put ours back.
+static int use_fast_metric(index_t* index) {
+    if (!index->try_change_metric(fast_metric(index->dimensions(), index->metric_kind(), index->scalar_kind())))
+        return fail("failed to install the metric");
+    return 0;
+}
+
 extern "C" {
 
 char const* fl_last_error() { return last_error.c_str(); }
 
 index_t* fl_new(std::uint32_t dimensions, int metric, int scalar, std::uint32_t connectivity,
                 std::uint32_t expansion_add, std::uint32_t expansion_search) {
-    metric_punned_t punned(dimensions, metric_of(metric), scalar_of(scalar));
+    metric_punned_t punned = fast_metric(dimensions, metric_of(metric), scalar_of(scalar));
     if (punned.missing()) {
         fail("unsupported metric or scalar kind");
         return nullptr;
@@ -161,7 +273,7 @@ int fl_load(index_t* index, std::uint8_t* buffer, double length) {
     auto result = index->load(std::move(file));
     if (!result)
         return fail(result.error);
-    return 0;
+    return use_fast_metric(index);
 }
 
 // Serves searches straight from `buffer`, which must outlive the index and stay unchanged.
@@ -170,7 +282,7 @@ int fl_view(index_t* index, std::uint8_t* buffer, double length) {
     auto result = index->view(std::move(file));
     if (!result)
         return fail(result.error);
-    return 0;
+    return use_fast_metric(index);
 }
 
 } // extern "C"
