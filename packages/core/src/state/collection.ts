@@ -74,7 +74,11 @@ export class Collection {
     }
     items.forEach((it, i) => {
       const old = this.ids.get(it.id)
-      if (old !== undefined) this.#drop(old)
+      // Re-inserting keeps `ids` in key order, the order a snapshot restores it in.
+      if (old !== undefined) {
+        this.#drop(old)
+        this.ids.delete(it.id)
+      }
       const item = { id: it.id, key: keys[i], vector: Float32Array.from(it.vector), metadata: it.metadata }
       this.ids.set(it.id, keys[i])
       this.items.set(keys[i], item)
