@@ -171,14 +171,15 @@ export class Libp2pTransport implements Transport {
       this.counters.drop('closed')
       return undefined
     }
-    link = new PeerLink(peer, channel.limits, this.backOff, this.counters, async () => {
+    const open = async (): Promise<Stream> => {
       const stream = await this.node.dialProtocol(peerId, channel.protocol, {
         signal: AbortSignal.timeout(this.dialTimeoutMs),
         runOnLimitedConnection: this.limited,
       })
       this.read(channel, stream, peer)
       return stream
-    })
+    }
+    link = new PeerLink(peer, channel.limits, this.backOff, this.counters, open, peer < this.localId)
     channel.links.set(peer, link)
     return link
   }
@@ -191,7 +192,7 @@ export class Libp2pTransport implements Transport {
     const peer = connection.remotePeer.toString()
     this.read(channel, stream, peer)
     // Only a member may take over our sending stream; others can only have frames dropped.
-    if (this.options.isMember(peer)) this.link(channel, peer)?.offer(stream, peer < this.localId)
+    if (this.options.isMember(peer)) this.link(channel, peer)?.offer(stream)
   }
 
   /** Reads every stream, ours or theirs, to its end. */
@@ -199,10 +200,13 @@ export class Libp2pTransport implements Transport {
     const decoder = new FrameDecoder(channel.maxFrameBytes)
     this.streams.add(stream)
     stream.addEventListener('close', () => this.streams.delete(stream))
-    // Once the remote stops writing and this stream is not our sender, let it go.
-    stream.addEventListener('remoteCloseWrite', () => {
+    // Once the remote stops writing, let the stream go (if it was our sender, the link re-opens
+    // one). The remote may have closed before this handler ran: check as well as listen.
+    const remoteDone = (): void => {
       if (stream.writeStatus === 'writable') void stream.close().catch(() => {})
-    })
+    }
+    stream.addEventListener('remoteCloseWrite', remoteDone)
+    if (stream.remoteWriteStatus === 'closed') queueMicrotask(remoteDone)
     stream.addEventListener('message', (e) => {
       if (this.closed) return
       const chunk = e.data instanceof Uint8Array ? e.data : e.data.subarray()

@@ -76,6 +76,8 @@ export class PeerLink {
     private readonly backOff: BackOff,
     private readonly counters: Counters,
     private readonly open: () => Promise<Stream>,
+    /** The remote's PeerId sorts before ours: its stream wins a simultaneous open. */
+    private readonly remoteWins: boolean,
   ) {}
 
   get queuedFrames(): number {
@@ -103,13 +105,13 @@ export class PeerLink {
 
   /**
    * Offers a stream the remote opened. One stream per pair: when both ends opened one at once,
-   * both keep the stream opened by the peer with the smaller id (`remoteWins`).
+   * both keep the stream opened by the peer with the smaller PeerId string.
    */
-  offer(stream: Stream, remoteWins: boolean): void {
+  offer(stream: Stream): void {
     if (this.closed) return
     const current = this.stream
     const currentIsOurs = current !== undefined && this.ours.has(current)
-    if (current && current.writeStatus === 'writable' && currentIsOurs && !remoteWins) return
+    if (current && current.writeStatus === 'writable' && currentIsOurs && !this.remoteWins) return
     this.use(stream, false)
     // Our own stream lost: finish writing what is on it; the remote reads it to its end.
     if (current && current !== stream && currentIsOurs) void current.close().catch(() => {})
@@ -197,6 +199,12 @@ export class PeerLink {
       const stream = await this.open()
       if (this.closed) {
         stream.abort(new Error('transport closed'))
+        return
+      }
+      const adopted = this.stream
+      // The remote opened one while we dialled: keep one stream, the smaller PeerId's.
+      if (adopted && adopted.writeStatus === 'writable' && this.remoteWins) {
+        void stream.close().catch(() => {})
         return
       }
       if (this.hadStream) this.counters.reconnect()

@@ -73,6 +73,24 @@ describe.each(KINDS)('Node <-> Node over %s', (kind) => {
     expect(streams.filter((s) => s.protocol === RAFT_PROTOCOL)).toHaveLength(1)
   })
 
+  it('settles on one stream when both ends open at once, losing nothing', async () => {
+    const [a, b] = await pair(kind)
+    for (let i = 0; i < 1000; i++) {
+      a.transport.send(appMessage(a.transport.localId, b.transport.localId, i))
+      b.transport.send(appMessage(b.transport.localId, a.transport.localId, i))
+    }
+    await waitFor(() => a.received.length >= 1000 && b.received.length >= 1000, 'both directions')
+    const all = Array.from({ length: 1000 }, (_, i) => i)
+    expect(a.received.map((m) => m.index).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(all)
+    expect(b.received.map((m) => m.index).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(all)
+    const raftStreams = (p: TestPeer, q: TestPeer): number =>
+      p.node
+        .getConnections(q.node.peerId)
+        .flatMap((c) => c.streams)
+        .filter((s) => s.protocol === RAFT_PROTOCOL).length
+    await waitFor(() => raftStreams(a, b) === 1 && raftStreams(b, a) === 1, 'one stream per pair')
+  })
+
   it('reconnects after the remote restarts', async () => {
     const key = await generateKeyPair('Ed25519')
     const a = await startPeer(kind, { transport: { backOff: { initialMs: 20, maxMs: 200 } } })
