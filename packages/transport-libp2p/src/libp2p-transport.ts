@@ -14,6 +14,8 @@ import { encodeFrame, FrameDecoder } from './framing.js'
 import { Counters, type TransportStats } from './metrics.js'
 import { type BackOff, type LinkLimits, PeerLink } from './peer-link.js'
 
+const EMPTY = new Uint8Array(0)
+
 export const RAFT_PROTOCOL = '/flotilla/raft/1.0.0'
 /** Snapshot chunks travel on their own stream so that they never queue ahead of heartbeats. */
 export const SNAPSHOT_PROTOCOL = '/flotilla/raft-snapshot/1.0.0'
@@ -118,13 +120,14 @@ export class Libp2pTransport implements Transport {
       return false
     }
     const channel = message.type === MessageType.Snap ? this.snap : this.raft
+    const link = this.link(channel, message.to)
+    if (!link) return false
+    if (link.full) return link.enqueue(EMPTY, message.type) // counts the drop, encodes nothing
     const payload = encodeMessage(message)
     if (payload.byteLength > channel.maxFrameBytes) {
       this.counters.drop('too-large')
       return false
     }
-    const link = this.link(channel, message.to)
-    if (!link) return false
     return link.enqueue(encodeFrame(payload), message.type)
   }
 

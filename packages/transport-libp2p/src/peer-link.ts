@@ -84,6 +84,11 @@ export class PeerLink {
     return this.queue.length - this.head
   }
 
+  /** Whether a frame can be queued at all; lets the caller skip encoding one that would drop. */
+  get full(): boolean {
+    return this.closed || this.queuedFrames >= this.limits.maxQueuedFrames
+  }
+
   enqueue(frame: Uint8Array, type: number): boolean {
     if (this.closed) {
       this.counters.drop('closed')
