@@ -15,7 +15,7 @@ import { bruteForceKnn, median, mixture } from './_vector-data.js'
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const roundsAt = args.indexOf('--rounds')
-const ROUNDS = roundsAt >= 0 ? Number(args[roundsAt + 1]) : quick ? 3 : 9
+const ROUNDS = roundsAt >= 0 ? Number(args[roundsAt + 1]) : quick ? 3 : 5
 const K = 10
 const M = 16
 const EF_ADD = 128
@@ -87,14 +87,19 @@ function lowestEf(s: Searcher, queries: Float32Array[], truth: number[][]): { ef
 }
 
 /** Runs each task once per round, in alternating order, and returns each task's median seconds. */
-function alternate(tasks: Record<string, () => void>, rounds: number): Record<string, number> {
+/**
+ * Runs every task once per round, rotating which goes first, and returns each task's median
+ * seconds per round. Short rounds interleaved many times keep load spikes on this shared
+ * machine from landing on one engine only.
+ */
+function alternate(tasks: Record<string, (round: number) => void>, rounds: number): Record<string, number> {
   const names = Object.keys(tasks)
   const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]))
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? names : [...names].reverse()
-    for (const n of order) {
+    const shift = r % names.length
+    for (const n of [...names.slice(shift), ...names.slice(0, shift)]) {
       const t0 = performance.now()
-      tasks[n]()
+      tasks[n](r)
       times[n].push(seconds(t0))
     }
   }
@@ -216,42 +221,41 @@ async function runSet(label: string, n: number, d: number, nq: number, hnswlib: 
     `lowest ef with recall@10 >= ${TARGET}: native ${low.native.ef} (${round3(low.native.recall)}), wasm ${low.wasm.ef} (${round3(low.wasm.recall)}), hnswlib-wasm ${low.hnswlib.ef} (${round3(low.hnswlib.recall)})`,
   )
 
-  const runAll = (s: Searcher) => () => {
-    for (const q of queries) s.search(q)
+  // Each round times one chunk of queries per engine; every query is run ROUNDS times in all.
+  const CHUNK = Math.min(250, nq)
+  const BRUTE_CHUNK = 2
+  const chunkOf = (r: number) => {
+    const at = (r * CHUNK) % nq
+    return queries.slice(at, at + CHUNK)
+  }
+  const runChunk = (s: Searcher, ef?: number) => (r: number) => {
+    if (ef !== undefined) s.setEf(ef)
+    for (const q of chunkOf(r)) s.search(q)
   }
   // Equal ef for native vs WASM: the ef at which both reach the target. Equal recall for WASM vs
-  // hnswlib-wasm: each at its own lowest ef reaching it. All timed in one alternating group, so
-  // a busy moment on this shared machine hits every engine alike.
+  // hnswlib-wasm: each at its own lowest ef reaching it. One alternating group for all of them.
   const efEqual = Math.max(low.native.ef, low.wasm.ef)
   sNative.setEf(efEqual)
   sHnsw.setEf(low.hnswlib.ef)
-  const bruteQueries = queries.slice(0, quick ? 20 : 50)
-  const timed = alternate(
-    {
-      native: runAll(sNative),
-      wasm: () => {
-        sWasm.setEf(efEqual)
-        runAll(sWasm)()
-      },
-      wasmOwn: () => {
-        sWasm.setEf(low.wasm.ef)
-        runAll(sWasm)()
-      },
-      hnswlib: runAll(sHnsw),
-      bruteforce: () => {
-        for (const q of bruteQueries) bruteForceKnn(data, d, q, K)
-      },
+  // When both efs agree WASM is timed once: a duplicate task would run right after its twin on
+  // warm caches while every other engine starts each round cold.
+  const tasks: Record<string, (r: number) => void> = {
+    native: runChunk(sNative),
+    wasm: runChunk(sWasm, efEqual),
+    hnswlib: runChunk(sHnsw),
+    bruteforce: (r) => {
+      for (let i = 0; i < BRUTE_CHUNK; i++) bruteForceKnn(data, d, queries[(r * BRUTE_CHUNK + i) % nq], K)
     },
-    ROUNDS,
-  )
-  const equal = timed
-  const own = { wasm: timed.wasmOwn, hnswlib: timed.hnswlib, bruteforce: timed.bruteforce }
+  }
+  if (low.wasm.ef !== efEqual) tasks.wasmOwn = runChunk(sWasm, low.wasm.ef)
+  const timed = alternate(tasks, ROUNDS * Math.ceil(nq / CHUNK))
+  timed.wasmOwn ??= timed.wasm
   const qps = {
-    native: nq / equal.native,
-    wasm: nq / equal.wasm,
-    wasmOwn: nq / own.wasm,
-    hnswlib: nq / own.hnswlib,
-    bruteforce: bruteQueries.length / own.bruteforce,
+    native: CHUNK / timed.native,
+    wasm: CHUNK / timed.wasm,
+    wasmOwn: CHUNK / timed.wasmOwn,
+    hnswlib: CHUNK / timed.hnswlib,
+    bruteforce: BRUTE_CHUNK / timed.bruteforce,
   }
   console.log(`queries/s at equal ef=${efEqual}: native ${round1(qps.native)}, wasm ${round1(qps.wasm)}`)
   console.log(
