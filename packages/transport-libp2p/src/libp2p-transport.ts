@@ -175,12 +175,20 @@ export class Libp2pTransport implements Transport {
       return undefined
     }
     const open = async (): Promise<Stream> => {
-      const stream = await this.node.dialProtocol(peerId, channel.protocol, {
-        signal: AbortSignal.timeout(this.dialTimeoutMs),
-        runOnLimitedConnection: this.limited,
-      })
-      this.read(channel, stream, peer)
-      return stream
+      const signal = AbortSignal.timeout(this.dialTimeoutMs)
+      try {
+        const stream = await this.node.dialProtocol(peerId, channel.protocol, {
+          signal,
+          runOnLimitedConnection: this.limited,
+        })
+        this.read(channel, stream, peer)
+        return stream
+      } catch (err) {
+        // A connection that cannot open a stream in time is dead (a QUIC peer killed and
+        // restarted, a WebRTC connection that failed after ICE): drop it so the retry dials anew.
+        if (signal.aborted) for (const c of this.node.getConnections(peerId)) c.abort(err as Error)
+        throw err
+      }
     }
     link = new PeerLink(peer, channel.limits, this.backOff, this.counters, open, peer < this.localId)
     channel.links.set(peer, link)

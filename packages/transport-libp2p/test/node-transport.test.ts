@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { type Message, MessageType } from '@flotilla/core'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -11,10 +13,13 @@ import { appMessage, introduce, type Kind, startPeer, stop, type TestPeer, waitF
 
 const KINDS: Kind[] = ['tcp', 'ws', 'quic']
 
-/** Starts test/fixtures/slow-peer.ts in its own process; its busy handler reads slowly. */
-async function startSlowPeer(kind: Kind): Promise<{ child: ChildProcess; id: string; addrs: string[] }> {
-  const file = fileURLToPath(new URL('./fixtures/slow-peer.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', file, kind, '20'], {
+/** Starts a peer from test/fixtures in its own process; it prints its id and addresses. */
+async function startFixture(
+  name: string,
+  args: string[],
+): Promise<{ child: ChildProcess; id: string; addrs: string[] }> {
+  const file = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const line = await new Promise<string>((resolve, reject) => {
@@ -91,42 +96,53 @@ describe.each(KINDS)('Node <-> Node over %s', (kind) => {
     await waitFor(() => raftStreams(a, b) === 1 && raftStreams(b, a) === 1, 'one stream per pair')
   })
 
-  it('reconnects after the remote restarts', async () => {
-    const key = await generateKeyPair('Ed25519')
-    const a = await startPeer(kind, { transport: { backOff: { initialMs: 20, maxMs: 200 } } })
-    let b = await startPeer(kind, { privateKey: key })
-    running.push(a, b)
-    const port = Number(b.node.getMultiaddrs()[0].toString().split('/')[4])
-    const bAddrs = b.node.getMultiaddrs()
-    await introduce(a, b)
-    await sendRange(a, b, 0, 100)
-    await waitFor(() => b.received.length >= 100, 'frames before restart')
+  it('reconnects after the remote process is killed and restarted', async () => {
+    const a = await startPeer(kind, { transport: { backOff: { initialMs: 20, maxMs: 500 } } })
+    running.push(a)
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-echo-'))
+    const keyPath = join(dir, 'peer.key')
+    let remote = await startFixture('echo-peer.ts', [kind, '0', keyPath])
+    try {
+      const port = remote.addrs[0].split('/')[4]
+      await a.node.peerStore.merge(peerIdFromString(remote.id), {
+        multiaddrs: remote.addrs.map((m) => multiaddr(m)),
+      })
+      const echoed = (): number[] => a.received.map((m) => m.index ?? -1)
+      for (let i = 0; i < 100; i++) a.transport.send(appMessage(a.transport.localId, remote.id, i))
+      await waitFor(() => a.received.length >= 100, 'echoes before the restart')
+      expect(echoed()).toEqual(Array.from({ length: 100 }, (_, i) => i))
 
-    await stop(b)
-    running = running.filter((p) => p !== b)
-    const disconnected = waitFor(() => a.node.getConnections(b.node.peerId).length === 0, 'disconnect')
-    await disconnected
-    // While the remote is down the frames are queued and then given up as unreachable.
-    await sendRange(a, b, 100, 110)
-    b = await startPeer(kind, { privateKey: key, port })
-    running.push(b)
-    expect(b.node.getMultiaddrs().map(String)).toEqual(bAddrs.map(String))
-    // Raft keeps sending (heartbeats, retries): frames get through to the new process.
-    let seq = 110
-    await waitFor(() => {
-      a.transport.send(appMessage(a.transport.localId, b.transport.localId, seq++))
-      return b.received.length >= 5
-    }, 'frames after restart')
-    const after = b.received.map((m) => m.index ?? -1)
-    expect(after.every((i, n) => n === 0 || i > after[n - 1])).toBe(true)
-    expect(a.transport.stats().reconnects).toBeGreaterThanOrEqual(1)
-  })
+      remote.child.kill('SIGKILL')
+      await new Promise((r) => remote.child.once('exit', r))
+      const again = await startFixture('echo-peer.ts', [kind, port, keyPath])
+      expect(again.id).toBe(remote.id)
+      expect(again.addrs).toEqual(remote.addrs)
+      remote = again
+      // Raft keeps sending (heartbeats, retries): later frames reach the new process.
+      let seq = 1000
+      await waitFor(
+        () => {
+          a.transport.send(appMessage(a.transport.localId, remote.id, seq++))
+          return a.received.length >= 105
+        },
+        'echoes after the restart',
+        50_000,
+      )
+      const after = echoed().slice(100)
+      expect(after.every((i, n) => i >= 1000 && (n === 0 || i > after[n - 1]))).toBe(true)
+      expect(a.transport.stats().reconnects).toBeGreaterThanOrEqual(1)
+    } finally {
+      remote.child.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 
   it('bounds memory against a slow reader: the queue drops and counts', async () => {
     const limits = { maxQueuedFrames: 64, maxQueuedBytes: 2 * 1024 * 1024 }
     const a = await startPeer(kind, { transport: { queue: limits } })
     running.push(a)
-    const slow = await startSlowPeer(kind)
+    // Its busy handler holds the event loop 20 ms per message, so it reads its socket slowly.
+    const slow = await startFixture('slow-peer.ts', [kind, '20'])
     try {
       await a.node.peerStore.merge(peerIdFromString(slow.id), {
         multiaddrs: slow.addrs.map((m) => multiaddr(m)),

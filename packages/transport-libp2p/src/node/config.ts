@@ -32,6 +32,12 @@ export interface NodePeerOptions {
   relay?: boolean | RelayServerOptions
   /** ICE servers for WebRTC-direct (default none: a Node peer is dialled on a public address). */
   iceServers?: RTCIceServer[]
+  /**
+   * A QUIC connection with no packet for this long is dead (default 4 s, with keep-alives every
+   * second; libp2p-quic's default is 10 s). QUIC has no FIN from a killed process: until then a
+   * restarted peer's PeerId is reached through the dead connection.
+   */
+  quicIdleTimeoutMs?: number
 }
 
 /**
@@ -52,6 +58,7 @@ export function nodePeer(options: NodePeerOptions = {}): Libp2pOptions<Record<st
     iceServers: options.iceServers ?? [],
     ...(host === '0.0.0.0' ? {} : { bindAddress: host }),
   } as RTCConfiguration
+  const idle = options.quicIdleTimeoutMs ?? 4000
   const services: Record<string, unknown> = { identify: identify() }
   if (options.relay) {
     const r = options.relay === true ? {} : options.relay
@@ -66,7 +73,13 @@ export function nodePeer(options: NodePeerOptions = {}): Libp2pOptions<Record<st
   return {
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen },
-    transports: [tcp(), webSockets(), quic(), webRTCDirect({ rtcConfiguration }), circuitRelayTransport()],
+    transports: [
+      tcp(),
+      webSockets(),
+      quic({ maxIdleTimeout: idle, keepAliveInterval: Math.max(100, Math.floor(idle / 4)) }),
+      webRTCDirect({ rtcConfiguration }),
+      circuitRelayTransport(),
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: services as Libp2pOptions<Record<string, unknown>>['services'],
