@@ -82,8 +82,11 @@ export class Raft {
   freshness: Freshness | null = null
   /** Leader to witness: every data voter holds entries up to here. */
   dataMatch = 0
+  /** How often a deliberately broken rule (config.faults) changed the outcome. */
+  faultHits = 0
   /** Reported by the leader to this witness. */
   witnessSafeIndex = 0
+  private localCall = false
   private votes = new Map<PeerId, boolean>()
   private readOnly = new ReadOnlyQueue()
   private pendingReads: Message[] = []
@@ -187,6 +190,10 @@ export class Raft {
     this.appendEntries([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }])
   }
 
+  private isVoter(): boolean {
+    return allVoters(this.conf).includes(this.id)
+  }
+
   private selfProgress(): Progress | undefined {
     return this.progress.get(this.id)
   }
@@ -245,12 +252,13 @@ export class Raft {
   /** A witness hands leadership to a caught-up data voter at once; others defer to priority. */
   private maybeTransferToPreferred(): void {
     if (this.leadTransferee !== NONE) return
-    const witness = this.isWitness
+    // A witness or a removed leader hands over at once; others defer to priority.
+    const witness = this.isWitness || !this.isVoter()
     if (!witness && this.leaderTicks < this.cfg.electionTick) return
     const last = this.log.lastIndex()
     let best: PeerId = NONE
     let bestPrio = witness ? Number.NEGATIVE_INFINITY : this.priorityOf(this.id)
-    for (const id of this.conf.voters) {
+    for (const id of allVoters(this.conf)) {
       if (id === this.id || this.conf.witnesses.includes(id)) continue
       const pr = this.progress.get(id)
       if (!pr || pr.match !== last || !pr.recentActive) continue
@@ -332,6 +340,8 @@ export class Raft {
       return
     }
 
+    if ((m.type === MessageType.VoteResp || m.type === MessageType.PreVoteResp) && m.reject)
+      this.learnCommit(m)
     switch (m.type) {
       case MessageType.Hup:
         this.hup(false)
@@ -368,8 +378,23 @@ export class Raft {
         this.vote = m.from
       }
     } else {
-      this.send({ type: respType, to: m.from, term: this.term, reject: true })
+      // Our commit point: a candidate holding that entry learns it is committed. Without this a
+      // voter still in a joint configuration can wait forever on a removed peer's vote.
+      const commit = this.log.committed
+      this.send({
+        type: respType,
+        to: m.from,
+        term: this.term,
+        reject: true,
+        index: commit,
+        logTerm: this.log.termOrUndefined(commit),
+      })
     }
+  }
+
+  private learnCommit(m: Message): void {
+    if (m.index === undefined || m.logTerm === undefined) return
+    if (m.index > this.log.committed && this.log.matchTerm(m.index, m.logTerm)) this.log.commitTo(m.index)
   }
 
   private hup(transfer: boolean): void {
@@ -490,6 +515,7 @@ export class Raft {
       case MessageType.ReadIndex:
         if (m.from === this.id && this.faults.leaseAfterStepDown && m.index === ReadMode.Lease) {
           if (this.ticks < this.staleLeaseExpiry) {
+            this.faultHits++
             this.readStates.push({
               index: this.log.committed,
               context: m.context ?? new Uint8Array(0),
@@ -653,8 +679,8 @@ export class Raft {
       this.dropProposal(m, 'leadership transfer in progress')
       return
     }
-    if (!this.progress.has(this.id)) {
-      this.dropProposal(m, 'leader was removed')
+    if (!this.isVoter()) {
+      this.dropProposal(m, 'leader was removed from the voters')
       return
     }
     for (let i = 0; i < entries.length; i++) {
@@ -662,7 +688,7 @@ export class Raft {
       if (e.type !== EntryType.ConfChange) continue
       const reason = this.confChangeRefusal(e.data)
       if (reason) {
-        if (m.from === this.id) throw new RaftError('ERR_CONF_CHANGE_PENDING', reason)
+        if (this.localCall) throw new RaftError('ERR_CONF_CHANGE_PENDING', reason)
         entries[i] = { ...e, type: EntryType.Normal, data: new Uint8Array(0) }
       } else {
         this.pendingConfIndex = this.log.lastIndex() + i + 1
@@ -702,6 +728,7 @@ export class Raft {
     const index = jointValue(this.conf.voters, this.conf.outgoing, (id) => this.progress.get(id)?.match ?? 0)
     if (!Number.isFinite(index)) return false
     if (this.faults.commitPreviousTerm && index > this.log.committed && index <= this.log.lastIndex()) {
+      if (this.log.termOrUndefined(index) !== this.term) this.faultHits++
       this.log.commitTo(index)
       return true
     }
@@ -762,7 +789,8 @@ export class Raft {
   private dataMatchFor(to: PeerId): number | undefined {
     if (!this.conf.witnesses.includes(to)) return undefined
     let min = this.log.committed
-    for (const id of allVoters(this.conf)) {
+    // Every data member, learners too: any of them may become the voter that needs the entries.
+    for (const id of allMembers(this.conf)) {
       if (this.conf.witnesses.includes(id)) continue
       min = Math.min(min, this.progress.get(id)?.match ?? 0)
     }
@@ -953,6 +981,7 @@ export class Raft {
       this.cfg.leaseTicks > 0 &&
       this.cfg.leaseEligible &&
       !this.isWitness &&
+      this.isVoter() &&
       this.leadTransferee === NONE &&
       this.committedInCurrentTerm() &&
       this.ticks < this.leaseExpiry()
@@ -963,15 +992,26 @@ export class Raft {
     // The caller times out and retries; a read has no effect to undo.
   }
 
-  private dropProposal(m: Message, reason: string): void {
-    if (m.from === this.id) throw new RaftError('ERR_PROPOSAL_DROPPED', `proposal dropped: ${reason}`)
+  /** Steps a request made through this peer's own API: refusals throw to the caller. */
+  stepLocal(m: Message): void {
+    this.localCall = true
+    try {
+      this.step(m)
+    } finally {
+      this.localCall = false
+    }
+  }
+
+  private dropProposal(_m: Message, reason: string): void {
+    // A network message must never throw: a forwarded proposal may come back to its origin.
+    if (this.localCall) throw new RaftError('ERR_PROPOSAL_DROPPED', `proposal dropped: ${reason}`)
   }
 
   // ---- leadership transfer ----
 
   transferTo(to: PeerId): void {
     if (this.role !== 'leader') return
-    if (to === this.id || !this.conf.voters.includes(to) || this.conf.witnesses.includes(to)) return
+    if (to === this.id || !allVoters(this.conf).includes(to) || this.conf.witnesses.includes(to)) return
     if (this.leadTransferee === to) return
     this.abortLeaderTransfer()
     this.leadTransferee = to
@@ -1018,11 +1058,10 @@ export class Raft {
     }
     this.rebuildProgress()
     if (this.role !== 'leader') return
-    if (!allVoters(this.conf).includes(this.id)) {
-      this.becomeFollower(this.term, NONE)
-      return
-    }
-    if (this.leadTransferee !== NONE && !this.conf.voters.includes(this.leadTransferee))
+    // A removed or demoted leader keeps leading (it takes no proposals) until it has handed its
+    // log to a caught-up voter: stepping down at once could leave the remaining voters, still in
+    // the joint configuration, needing the vote of a peer whose log is longer than theirs.
+    if (this.leadTransferee !== NONE && !allVoters(this.conf).includes(this.leadTransferee))
       this.abortLeaderTransfer()
     // The quorum changed: the commit index may move, and new members need the log.
     this.maybeCommit()

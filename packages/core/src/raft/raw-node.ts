@@ -90,12 +90,12 @@ export class RawNode {
     if (this.raft.isWitness)
       throw new RaftError('ERR_WITNESS', `peer ${this.raft.id} is a witness: it takes no writes`)
     const entries = data.map((d) => ({ term: 0, index: 0, type: EntryType.Normal, data: d }))
-    this.raft.step({ type: MessageType.Prop, from: this.raft.id, to: this.raft.id, term: 0, entries })
+    this.raft.stepLocal({ type: MessageType.Prop, from: this.raft.id, to: this.raft.id, term: 0, entries })
   }
 
   proposeConfChange(cc: ConfChange): void {
     const entries = [{ term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange(cc) }]
-    this.raft.step({ type: MessageType.Prop, from: this.raft.id, to: this.raft.id, term: 0, entries })
+    this.raft.stepLocal({ type: MessageType.Prop, from: this.raft.id, to: this.raft.id, term: 0, entries })
   }
 
   /**

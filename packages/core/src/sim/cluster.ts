@@ -21,6 +21,8 @@ export interface ClusterOptions {
   maxDrift: number
   /** Take a snapshot once this many entries are applied past the last one. */
   snapshotEvery: number
+  /** Small values spread entries over many appends, so replication is often partial. */
+  maxSizePerMsg: number
   faults: RaftFaults
   trace: boolean
 }
@@ -79,6 +81,11 @@ export class Cluster {
   /** Directed links that drop everything: "from>to". */
   readonly blocked = new Set<string>()
   steps = 0
+  /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
+  onNewLeader: ((peer: SimPeer) => void) | null = null
+  /** Crash point between the durable write of a Ready and its first message: return true to crash there. */
+  crashAfterPersist: ((peer: SimPeer, rd: Ready) => boolean) | null = null
+  private lastLeaderTerm = new Map<string, number>()
   private queue = new EventQueue<SimEvent>()
 
   constructor(readonly opts: ClusterOptions) {
@@ -140,7 +147,7 @@ export class Cluster {
         if (peer.gen !== ev.gen || !peer.node) return
         this.handleReady(peer, ev.rd)
         peer.readyInFlight = false
-        this.afterStep(peer)
+        if (peer.node) this.afterStep(peer)
         return
       }
       case 'call':
@@ -164,7 +171,7 @@ export class Cluster {
       electionTick: this.opts.electionTick,
       heartbeatTick: this.opts.heartbeatTick,
       applied: snap.meta.index,
-      maxSizePerMsg: 4096,
+      maxSizePerMsg: this.opts.maxSizePerMsg,
       maxInflightMsgs: 8,
       snapshotChunkBytes: 512,
       witnessCompactEntries: 8,
@@ -197,7 +204,13 @@ export class Cluster {
   private afterStep(peer: SimPeer): void {
     const node = peer.node
     if (!node) return
-    if (node.raft.role === 'leader') this.safety.onLeader(peer.id, node)
+    if (node.raft.role === 'leader') {
+      this.safety.onLeader(peer.id, node)
+      if (this.lastLeaderTerm.get(peer.id) !== node.raft.term) {
+        this.lastLeaderTerm.set(peer.id, node.raft.term)
+        this.onNewLeader?.(peer)
+      }
+    }
     if (peer.readyInFlight || !node.hasReady()) return
     const rd = node.ready()
     // Checked when the entries are produced, against the log they extend.
@@ -212,7 +225,7 @@ export class Cluster {
       return
     }
     this.handleReady(peer, rd)
-    this.afterStep(peer)
+    if (peer.node) this.afterStep(peer)
   }
 
   /** The driver's loop body: persist, send, apply, advance. */
@@ -228,6 +241,11 @@ export class Cluster {
     log.append(rd.entries)
     if (rd.hardState) log.setHardState(rd.hardState)
     if (rd.witnessCompact) log.createSnapshot(rd.witnessCompact, new Uint8Array(0))
+    if (this.crashAfterPersist?.(peer, rd)) {
+      this.trace(`${peer.id} crashes after persisting, before sending`)
+      this.crash(peer)
+      return
+    }
     for (const m of rd.messages) this.send(m)
     for (const e of rd.committedEntries) {
       if (e.type !== EntryType.Normal) {
@@ -259,7 +277,8 @@ export class Cluster {
 
   private maybeSnapshot(peer: SimPeer): void {
     const node = peer.node!
-    const applied = node.raft.log.applied
+    // What the state machine holds, not Raft's view (a pending snapshot may have moved that).
+    const applied = peer.kv.applied
     if (applied - peer.log.firstIndex() + 1 < this.opts.snapshotEvery || applied > peer.log.lastIndex())
       return
     const meta = { index: applied, term: peer.log.term(applied), conf: node.raft.conf }
@@ -269,7 +288,7 @@ export class Cluster {
 
   runApplyWaiters(peer: SimPeer): void {
     if (peer.applyWaiters.length === 0) return
-    const applied = peer.node?.raft.log.applied ?? 0
+    const applied = peer.node ? peer.kv.applied : 0
     const ready = peer.applyWaiters.filter((w) => w.index <= applied)
     peer.applyWaiters = peer.applyWaiters.filter((w) => w.index > applied)
     for (const w of ready) w.fn()

@@ -89,6 +89,25 @@ function shapeFor(rng: Rng): Shape {
 
 /** Runs one seed: random shape, faults, workload; returns every violation found. */
 export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
+  const ctx: { cluster?: Cluster } = {}
+  try {
+    return runSeedUnchecked(seed, options, ctx)
+  } catch (err) {
+    // A thrown invariant inside Raft or the driver is a violation of this seed, not a crash.
+    const e = err as Error
+    return {
+      seed,
+      shape: 'unknown',
+      violations: [`exception: ${e.stack ?? e.message}`],
+      operations: 0,
+      reads: {},
+      steps: ctx.cluster?.steps ?? 0,
+      trace: ctx.cluster?.traceLines ?? [],
+    }
+  }
+}
+
+function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: Cluster }): SeedResult {
   const rng = new Rng(seed)
   const shape = shapeFor(rng)
   const cluster = new Cluster({
@@ -100,14 +119,17 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
     heartbeatTick: 1,
     maxDrift: 0.05,
     snapshotEvery: rng.int(4, 40),
+    maxSizePerMsg: rng.pick([40, 200, 4096]),
     faults: options.faults ?? {},
     trace: options.trace ?? false,
   })
+  ctx.cluster = cluster
   cluster.trace(`seed ${seed}: ${shape.name}`)
   const faultRng = rng.fork()
   const workload = new Workload(cluster, rng.fork(), rng.int(3, 6))
   const faultMs = options.faultMs ?? 3000
-  scheduleFaults(cluster, faultRng, faultMs)
+  const profile = scheduleFaults(cluster, faultRng, faultMs)
+  cluster.trace(`fault profile: ${profile}`)
   workload.start()
   cluster.at(faultMs + 600, () => workload.stop())
   cluster.run(faultMs)
@@ -158,7 +180,7 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
   violations.push(...workload.checkStaleReads())
   return {
     seed,
-    shape: shape.name,
+    shape: `${shape.name}, ${profile}`,
     violations,
     operations: workload.history.length + workload.staleReads.length,
     reads: workload.readsByKind,
@@ -177,46 +199,95 @@ function healEverything(cluster: Cluster): void {
   }
 }
 
+type FaultAction = 'partition' | 'crash' | 'crashLeader' | 'membership' | 'transfer' | 'slow' | 'quiet'
+
+/** Fault profiles: each seed draws one, so that rare interleavings get a fair share of seeds. */
+const PROFILES: Record<string, { weights: Partial<Record<FaultAction, number>>; gap: [number, number] }> = {
+  mixed: {
+    weights: { partition: 3, crash: 1, crashLeader: 1, membership: 1, transfer: 1, slow: 1, quiet: 1 },
+    gap: [40, 400],
+  },
+  // Leaders crash and come back quickly: the situations of Raft's Figure 8.
+  leaderChurn: { weights: { crashLeader: 5, partition: 2, crash: 1, quiet: 1 }, gap: [20, 150] },
+  // Leadership moves often: leases must end with it.
+  handoffs: { weights: { transfer: 5, partition: 1, slow: 1, quiet: 1 }, gap: [30, 200] },
+}
+
+function pickWeighted<T extends string>(rng: Rng, weights: Partial<Record<T, number>>): T {
+  const entries = Object.entries(weights) as [T, number][]
+  let r = rng.next() * entries.reduce((n, [, w]) => n + w, 0)
+  for (const [k, w] of entries) {
+    r -= w
+    if (r < 0) return k
+  }
+  return entries[entries.length - 1][0]
+}
+
 /** A random schedule of faults over [0, faultMs). */
-function scheduleFaults(cluster: Cluster, rng: Rng, faultMs: number): void {
+function scheduleFaults(cluster: Cluster, rng: Rng, faultMs: number): string {
   const ids = [...cluster.peers.keys()]
-  const intensity = rng.next()
+  const profileName = rng.pick(Object.keys(PROFILES))
+  const profile = PROFILES[profileName]
   cluster.net = {
     drop: rng.chance(0.5) ? rng.next() * 0.15 : 0,
     duplicate: rng.chance(0.5) ? rng.next() * 0.05 : 0,
     minDelay: 0.5,
     maxDelay: rng.pick([2, 5, 15, 40]),
   }
+  if (profileName === 'leaderChurn') {
+    // Fresh leaders often die within milliseconds, before their first entries spread.
+    cluster.onNewLeader = (leader) => {
+      if (cluster.now < faultMs && rng.chance(0.5)) {
+        const at = cluster.now + rng.next() * 8
+        cluster.at(at, () => crashAndRestart(cluster, leader, Math.min(rng.int(10, 150), faultMs - at)))
+      }
+    }
+    // ...or right after making a commit durable, before telling anyone.
+    cluster.crashAfterPersist = (peer, rd) => {
+      if (cluster.now >= faultMs || peer.node?.raft.role !== 'leader' || !rd.hardState) return false
+      if (!rng.chance(0.15)) return false
+      const gen = peer.gen
+      cluster.at(cluster.now + rng.int(10, 150), () => {
+        if (peer.gen === gen + 1 && !peer.node) cluster.start(peer)
+      })
+      return true
+    }
+  }
   let t = rng.int(100, 300)
   while (t < faultMs) {
     const when = t
-    const action = rng.int(0, 6)
+    const action = pickWeighted(rng, profile.weights)
     const duration = rng.int(50, 600)
     cluster.at(when, () => {
+      const down = Math.min(duration, faultMs - when)
       switch (action) {
-        case 0:
-        case 1:
+        case 'partition':
           partition(cluster, rng, ids, duration)
           break
-        case 2:
-          crashAndRestart(cluster, rng.pick([...cluster.peers.values()]), Math.min(duration, faultMs - when))
+        case 'crash':
+          crashAndRestart(cluster, rng.pick([...cluster.peers.values()]), down)
           break
-        case 3:
+        case 'crashLeader': {
+          const leader = cluster.leader()
+          if (leader) crashAndRestart(cluster, leader, Math.min(rng.int(5, 120), down))
+          break
+        }
+        case 'membership':
           changeMembership(cluster, rng)
           break
-        case 4:
+        case 'transfer':
           transferLeadership(cluster, rng)
           break
-        case 5:
+        case 'slow':
           slowDown(cluster, rng.pick([...cluster.peers.values()]), rng.int(5, 40), duration)
           break
-        default:
-          // a quiet period
+        case 'quiet':
           break
       }
     })
-    t += rng.int(40, 400) * (1.2 - intensity)
+    t += rng.int(profile.gap[0], profile.gap[1])
   }
+  return profileName
 }
 
 function partition(cluster: Cluster, rng: Rng, ids: string[], duration: number): void {

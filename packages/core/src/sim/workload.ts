@@ -59,8 +59,9 @@ export class Workload {
   private next(client: number): void {
     if (!this.running) return
     const done = () => this.cluster.at(this.cluster.now + this.rng.next() * 6, () => this.next(client))
-    const leader = this.cluster.leader()
-    if (leader) this.cachedLeader = leader.id
+    // Clients learn of a new leader lazily, so lease reads may reach a peer that just lost office.
+    const cached = this.cachedLeader ? this.cluster.peers.get(this.cachedLeader) : undefined
+    if (!cached?.node || this.rng.chance(0.2)) this.cachedLeader = this.cluster.leader()?.id ?? null
     const r = this.rng.next()
     if (r < 0.45) this.write(client, done)
     else if (r < 0.65) this.read('readindex', done)
@@ -182,7 +183,7 @@ export class Workload {
         return true
       }
       const proof = node.freshness()
-      if (!proof || node.raft.log.applied < proof.index) return false
+      if (!proof || peer.kv.applied < proof.index) return false
       // Real time since the proof's tick, bounded by this peer's own tick count and the drift bound.
       const age = (node.raft.ticks + 1 - proof.tick) * tickMs * (1 + maxDrift)
       if (age > maxStalenessMs) return false
