@@ -188,6 +188,8 @@ export class Raft {
     this.pendingConfIndex = this.log.lastIndex()
     // The no-op entry of the new term: committing it commits every earlier entry (§5.4.2).
     this.appendEntries([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }])
+    // Announce ourselves at once rather than at the next heartbeat.
+    this.bcastAppend()
   }
 
   private isVoter(): boolean {

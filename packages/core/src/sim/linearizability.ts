@@ -88,7 +88,7 @@ function unlift(call: Node): void {
 
 function checkRegister(ops: Operation[], budget: number): 'ok' | 'fail' | 'timeout' {
   const index = new Map<number, number>()
-  ops.forEach((op, i) => index.set(op.id, i))
+  for (let i = 0; i < ops.length; i++) index.set(ops[i].id, i)
   const head = buildList(ops)
   const linearized = new Uint8Array(ops.length)
   const seen = new Set<string>()

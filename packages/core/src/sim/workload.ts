@@ -80,7 +80,10 @@ export class Workload {
 
   private write(client: number, done: () => void): void {
     const peer = this.dataPeer()
-    if (!peer?.node) return done()
+    if (!peer?.node) {
+      done()
+      return
+    }
     const key = this.rng.pick(KEYS)
     const value = `c${client}.${this.nextOpId}`
     const op: Operation = {
@@ -94,7 +97,10 @@ export class Workload {
     try {
       peer.node.propose(encodeKvWrite({ op: value, key, value }))
     } catch (err) {
-      if (err instanceof RaftError) return done() // dropped before leaving: never took effect
+      if (err instanceof RaftError) {
+        done() // dropped before leaving: never took effect
+        return
+      }
       throw err
     }
     this.history.push(op)
@@ -127,7 +133,10 @@ export class Workload {
     let peer: SimPeer | undefined
     if (kind === 'lease' && this.cachedLeader) peer = this.cluster.peers.get(this.cachedLeader)
     if (!peer?.node || peer.kind !== 'data') peer = this.dataPeer()
-    if (!peer?.node) return done()
+    if (!peer?.node) {
+      done()
+      return
+    }
     const key = this.rng.pick(KEYS)
     const call = this.cluster.now
     const ctx = this.context()
@@ -169,7 +178,10 @@ export class Workload {
 
   private staleRead(done: () => void): void {
     const peer = this.dataPeer()
-    if (!peer?.node) return done()
+    if (!peer?.node) {
+      done()
+      return
+    }
     const key = this.rng.pick(KEYS)
     const maxStalenessMs = this.rng.pick([40, 80, 150, 300])
     const call = this.cluster.now
