@@ -2,11 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MessageType } from '@flotilla/core'
 import type { Libp2p } from '@libp2p/interface'
 import { createLibp2p } from 'libp2p'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../scripts/chromium.js'
+import { createLibp2pTransport } from '../src/index.js'
 import { nodePeer } from '../src/node/index.js'
 import { buildPeerPage, servePage } from './browser/harness.js'
 
@@ -126,3 +128,49 @@ describe('browser <-> browser over WebRTC through a Node relay', () => {
     }
   }, 120_000)
 })
+
+describe('browser <-> Node over WebRTC-direct', () => {
+  it('a page dials a Node peer’s WebRTC-direct listener and they exchange frames', async () => {
+    const node = await createLibp2p(
+      nodePeer({ host: '127.0.0.1', tcpPort: false, wsPort: false, quicPort: false }),
+    )
+    const transport = await createLibp2pTransport(node, { isMember: () => true })
+    const got: number[] = []
+    transport.onMessage((m) => got.push(m.index ?? -1))
+    const context = await newContext()
+    try {
+      const page = await openPeer(context)
+      const addr = node
+        .getMultiaddrs()
+        .map(String)
+        .find((a) => a.includes('/webrtc-direct/'))!
+      await page.page.evaluate((a) => peer.connect(a), addr)
+      expect(await page.page.evaluate((to) => peer.send(to, 0, 500, 100), node.peerId.toString())).toBe(500)
+      await waitUntil(() => got.length >= 500)
+      expect(got).toEqual(Array.from({ length: 500 }, (_, i) => i))
+      for (let i = 0; i < 100; i++) {
+        transport.send({ type: MessageType.App, from: transport.localId, to: page.id, term: 1, index: i })
+      }
+      await page.page.waitForFunction(() => peer.receivedCount() >= 100, null, { timeout: 30_000 })
+      expect(await page.page.evaluate(() => peer.received())).toEqual(
+        Array.from({ length: 100 }, (_, i) => i),
+      )
+      const conns = await page.page.evaluate((id) => peer.connections(id), node.peerId.toString())
+      expect(conns.some((c) => c.raftStreams > 0 && !c.limited && c.addr.includes('/webrtc-direct/'))).toBe(
+        true,
+      )
+    } finally {
+      await context.close()
+      await transport.close()
+      await node.stop()
+    }
+  }, 120_000)
+})
+
+async function waitUntil(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}

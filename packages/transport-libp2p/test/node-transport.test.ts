@@ -7,8 +7,10 @@ import { fileURLToPath } from 'node:url'
 import { type Message, MessageType } from '@flotilla/core'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RAFT_PROTOCOL } from '../src/index.js'
+import { createLibp2pTransport, dialWithRetry, RAFT_PROTOCOL } from '../src/index.js'
+import { nodePeer } from '../src/node/index.js'
 import { appMessage, introduce, type Kind, startPeer, stop, type TestPeer, waitFor } from './helpers.js'
 
 const KINDS: Kind[] = ['tcp', 'ws', 'quic']
@@ -184,6 +186,28 @@ describe.each(KINDS)('Node <-> Node over %s', (kind) => {
     } finally {
       slow.child.kill()
     }
+  })
+})
+
+describe('Node <-> Node over WebRTC-direct', () => {
+  it('delivers 1,000 frames in order after a dial with retry', async () => {
+    const only = { tcpPort: false, wsPort: false, quicPort: false } as const
+    const peers: TestPeer[] = []
+    for (let i = 0; i < 2; i++) {
+      const node = await createLibp2p(nodePeer({ host: '127.0.0.1', ...only }))
+      const transport = await createLibp2pTransport(node, { isMember: () => true })
+      const received: Message[] = []
+      transport.onMessage((m) => received.push(m))
+      peers.push({ node, transport, received })
+      running.push(peers[i])
+    }
+    const [a, b] = peers
+    // WebRTC dials from Node sometimes hang after ICE: short attempts, retried.
+    const conn = await dialWithRetry(a.node, b.node.getMultiaddrs()[0], { attemptTimeoutMs: 5000 })
+    expect(conn.remoteAddr.toString()).toMatch(/\/webrtc-direct\//)
+    await sendRange(a, b, 0, 1000, 64)
+    await waitFor(() => b.received.length >= 1000, '1,000 frames')
+    expect(b.received.map((m) => m.index)).toEqual(Array.from({ length: 1000 }, (_, i) => i))
   })
 })
 
