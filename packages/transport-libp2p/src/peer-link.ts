@@ -25,26 +25,6 @@ const LOW_WATER_BYTES = 64 * 1024
 /** Small frames queued together leave in one write of at most this many bytes. */
 const BATCH_BYTES = 64 * 1024
 
-/** Resolves once the stream's write buffer is down to LOW_WATER_BYTES; rejects if it closes. */
-async function drained(stream: Stream): Promise<void> {
-  while (stream.writeBufferLength > LOW_WATER_BYTES) {
-    if (stream.writeStatus !== 'writable') throw new Error('stream closed while draining')
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        stream.removeEventListener('idle', done)
-        stream.removeEventListener('drain', done)
-        stream.removeEventListener('close', done)
-        resolve()
-      }
-      stream.addEventListener('idle', done)
-      stream.addEventListener('drain', done)
-      stream.addEventListener('close', done)
-    })
-    // On 'drain' the stream refills the muxer in a microtask: let it run before re-checking.
-    await Promise.resolve()
-  }
-}
-
 interface Queued {
   frame: Uint8Array
   type: number
@@ -69,6 +49,8 @@ export class PeerLink {
   private closed = false
   /** A stream existed before: the next one we open is a reconnection. */
   private hadStream = false
+  /** Wakes a pump waiting for its stream to drain. */
+  private wake: (() => void) | undefined
 
   constructor(
     readonly peer: string,
@@ -124,6 +106,7 @@ export class PeerLink {
 
   private use(stream: Stream, ours: boolean): void {
     this.stream = stream
+    this.wake?.()
     this.hadStream = true
     if (ours) this.ours.add(stream)
     this.attempt = 0
@@ -157,7 +140,7 @@ export class PeerLink {
           break
         }
         stream.send(this.takeBatch())
-        if (stream.writeBufferLength > HIGH_WATER_BYTES) await drained(stream)
+        if (stream.writeBufferLength > HIGH_WATER_BYTES) await this.drained(stream)
       }
     } catch {
       // The stream died under us; 'close' clears it and the next frame re-dials.
@@ -166,6 +149,32 @@ export class PeerLink {
       this.pumping = false
     }
     this.kick()
+  }
+
+  /**
+   * Resolves once the stream's write buffer is down to LOW_WATER_BYTES, or the link has moved to
+   * another stream or closed (a stream that cannot flush must not hold the pump); throws if the
+   * stream stopped being writable.
+   */
+  private async drained(stream: Stream): Promise<void> {
+    while (stream.writeBufferLength > LOW_WATER_BYTES && this.stream === stream && !this.closed) {
+      if (stream.writeStatus !== 'writable') throw new Error('stream closed while draining')
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          stream.removeEventListener('idle', done)
+          stream.removeEventListener('drain', done)
+          stream.removeEventListener('close', done)
+          this.wake = undefined
+          resolve()
+        }
+        stream.addEventListener('idle', done)
+        stream.addEventListener('drain', done)
+        stream.addEventListener('close', done)
+        this.wake = done
+      })
+      // On 'drain' the stream refills the muxer in a microtask: let it run before re-checking.
+      await Promise.resolve()
+    }
   }
 
   /**
@@ -236,6 +245,7 @@ export class PeerLink {
     this.retryTimer = undefined
     this.discard('closed')
     this.stream = undefined
+    this.wake?.()
   }
 
   private discard(reason: 'closed' | 'unreachable'): void {
