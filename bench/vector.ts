@@ -20,7 +20,12 @@ const K = 10
 const M = 16
 const EF_ADD = 128
 const EF_DEFAULT = 64
-const EFS = [10, 12, 16, 20, 24, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256, 320, 384, 512]
+// A fine grid, the same for every engine, so "the lowest ef" is not an artefact of coarse steps.
+const EFS = [
+  ...Array.from({ length: 28 }, (_, i) => 10 + 2 * i),
+  ...Array.from({ length: 8 }, (_, i) => 64 + 8 * (i + 1)),
+  ...Array.from({ length: 12 }, (_, i) => 128 + 32 * (i + 1)),
+]
 const TARGET = 0.95
 
 interface Searcher {

@@ -47,6 +47,8 @@ export const FLAGS = [
   '-std=c++17',
   '-DUSEARCH_USE_NUMKONG=0',
   '-DUSEARCH_USE_OPENMP=0',
+  // Release build: usearch's internal assertions sit in its hot loops.
+  '-DNDEBUG',
   '-sMODULARIZE=1',
   '-sEXPORT_ES6=1',
   '-sEXPORT_NAME=createUsearchModule',
