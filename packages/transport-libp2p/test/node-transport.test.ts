@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { type Message, MessageType } from '@flotilla/core'
+import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -208,6 +209,46 @@ describe('Node <-> Node over WebRTC-direct', () => {
     await sendRange(a, b, 0, 1000, 64)
     await waitFor(() => b.received.length >= 1000, '1,000 frames')
     expect(b.received.map((m) => m.index)).toEqual(Array.from({ length: 1000 }, (_, i) => i))
+  })
+})
+
+describe('circuit relay v2 server', () => {
+  it('raises the relayed-connection data limit above libp2p’s 128 KiB', async () => {
+    const only = { wsPort: false, quicPort: false, webrtcDirectPort: false } as const
+    const start = async (extra: string[] = [], relay = false): Promise<Libp2p> => {
+      const opts = nodePeer({ host: '127.0.0.1', ...only, relay })
+      const node = await createLibp2p({
+        ...opts,
+        addresses: { listen: [...(opts.addresses?.listen ?? []), ...extra] },
+      })
+      nodes.push(node)
+      return node
+    }
+    const nodes: Libp2p[] = []
+    try {
+      const relay = await start([], true)
+      const a = await start(['/p2p-circuit'])
+      const b = await start()
+      await a.dial(relay.getMultiaddrs()[0])
+      await waitFor(
+        () => a.getMultiaddrs().some((m) => m.toString().includes('/p2p-circuit')),
+        'a reservation',
+      )
+      const circuit = a.getMultiaddrs().find((m) => m.toString().includes('/p2p-circuit'))!
+      const ta = await createLibp2pTransport(a, { isMember: () => true, allowLimitedConnections: true })
+      const tb = await createLibp2pTransport(b, { isMember: () => true, allowLimitedConnections: true })
+      let got = 0
+      ta.onMessage(() => got++)
+      const conn = await b.dial(circuit)
+      expect(conn.limits).toBeDefined()
+      // 1 MiB through the relay: with libp2p's default limits the relay stops after 128 KiB.
+      for (let i = 0; i < 64; i++) tb.send(appMessage(tb.localId, ta.localId, i, 16 * 1024))
+      await waitFor(() => got >= 64, '1 MiB through the relay')
+      await ta.close()
+      await tb.close()
+    } finally {
+      for (const n of nodes) await n.stop()
+    }
   })
 })
 
