@@ -24,8 +24,16 @@ export class MemoryLog implements LogStorage {
   private snap: Snapshot
   private log: Entry[] = []
 
+  /**
+   * A log for a new peer. With a membership (a founding member), the log starts from a snapshot
+   * at index 1, term 1 that carries it, so a peer that joins later with an empty log cannot
+   * match index 0 and is sent a snapshot (and with it the membership). With an empty membership
+   * (a peer waiting to be added) the log is empty.
+   */
   constructor(conf: ConfState) {
-    this.snap = { meta: { index: 0, term: 0, conf }, data: new Uint8Array(0) }
+    const founding = conf.voters.length > 0
+    this.snap = { meta: { index: founding ? 1 : 0, term: founding ? 1 : 0, conf }, data: new Uint8Array(0) }
+    if (founding) this.hard = { term: 1, vote: '', commit: 1 }
   }
 
   initialState(): { hardState: HardState; conf: ConfState } {

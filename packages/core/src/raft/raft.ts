@@ -280,10 +280,12 @@ export class Raft {
     if (every <= 0 || this.isWitness || this.lead === NONE) return
     if (this.ticks - this.lastProbeTick < every) return
     this.lastProbeTick = this.ticks
-    const seq = ++this.probeSeq
-    const ctx = new Uint8Array(9)
+    // Tagged with our id: the leader queues reads by context, and every peer probes.
+    const id = new TextEncoder().encode(this.id)
+    const ctx = new Uint8Array(9 + id.length)
     ctx[0] = PROBE_TAG
-    new DataView(ctx.buffer).setFloat64(1, seq)
+    new DataView(ctx.buffer).setFloat64(1, ++this.probeSeq)
+    ctx.set(id, 9)
     this.probes.set(readKey(ctx), this.ticks)
     if (this.probes.size > 64) this.probes.delete(this.probes.keys().next().value as string)
     this.step({
@@ -869,9 +871,13 @@ export class Raft {
     if (this.maybeCommit()) {
       this.bcastAppend()
     } else {
+      let sent = false
       while (this.sendAppend(m.from, false)) {
+        sent = true
         if (pr.state !== 'replicate') break
       }
+      // A follower that was paused may have missed a commit index advance: tell it now.
+      if (!sent && wasPaused) this.sendAppend(m.from)
     }
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
       this.send({ type: MessageType.TimeoutNow, to: m.from })
@@ -896,7 +902,9 @@ export class Raft {
     if (!acks) return
     const votes = new Map<PeerId, boolean>([...acks].map((id) => [id, true]))
     if (jointVote(this.conf.voters, this.conf.outgoing, votes) !== 'won') return
-    for (const read of this.readOnly.advance(m.context)) this.answerRead(read.request, read.index, false)
+    for (const read of this.readOnly.advance(m.context)) {
+      for (const request of read.requests) this.answerRead(request, read.index, false)
+    }
   }
 
   private handleSnapshotResponse(m: Message, pr: Progress): void {

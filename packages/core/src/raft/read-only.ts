@@ -3,7 +3,8 @@ import type { Message, PeerId } from './messages.js'
 /** A read request waiting for the leader to confirm it still leads (ReadIndex, Raft thesis §6.4). */
 interface PendingRead {
   index: number
-  request: Message
+  /** Every request that arrived with this context (contexts from different peers may clash). */
+  requests: Message[]
   acks: Set<PeerId>
 }
 
@@ -23,8 +24,11 @@ export class ReadOnlyQueue {
 
   add(index: number, request: Message): string {
     const key = readKey(request.context ?? new Uint8Array(0))
-    if (!this.pending.has(key)) {
-      this.pending.set(key, { index, request, acks: new Set() })
+    const existing = this.pending.get(key)
+    if (existing) {
+      existing.requests.push(request)
+    } else {
+      this.pending.set(key, { index, requests: [request], acks: new Set() })
       this.order.push(key)
     }
     return key
@@ -55,7 +59,7 @@ export class ReadOnlyQueue {
 
   lastContext(): Uint8Array | undefined {
     const key = this.order.at(-1)
-    return key === undefined ? undefined : this.pending.get(key)?.request.context
+    return key === undefined ? undefined : this.pending.get(key)?.requests[0].context
   }
 
   get size(): number {

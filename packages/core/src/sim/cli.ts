@@ -25,7 +25,13 @@ let operations = 0
 const reads: Record<string, number> = {}
 const started = Date.now()
 for (const seed of seeds) {
-  const r = runSeed(seed, { trace, faults })
+  const shape = flag('shape')
+  const r = runSeed(seed, {
+    trace,
+    faults,
+    profile: flag('profile'),
+    shape: shape === undefined ? undefined : Number(shape),
+  })
   operations += r.operations
   for (const [k, n] of Object.entries(r.reads)) reads[k] = (reads[k] ?? 0) + n
   if (trace) for (const line of r.trace) console.log(line)

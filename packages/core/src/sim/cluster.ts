@@ -241,6 +241,8 @@ export class Cluster {
     log.append(rd.entries)
     if (rd.hardState) log.setHardState(rd.hardState)
     if (rd.witnessCompact) log.createSnapshot(rd.witnessCompact, new Uint8Array(0))
+    // A durable commit index is a claim: check it now, even if we crash before saying it.
+    this.checkCommit(peer, node)
     if (this.crashAfterPersist?.(peer, rd)) {
       this.trace(`${peer.id} crashes after persisting, before sending`)
       this.crash(peer)
@@ -266,13 +268,17 @@ export class Cluster {
     }
     for (const rs of rd.readStates) peer.readWaiters.get(readKey(rs.context))?.(rs.index, rs.lease)
     node.advance()
+    this.checkCommit(peer, node)
+    if (peer.kind === 'data') this.maybeSnapshot(peer)
+    this.runApplyWaiters(peer)
+  }
+
+  private checkCommit(peer: SimPeer, node: RawNode): void {
     const commit = node.raft.log.committed
     if (commit > peer.checkedCommit) {
       this.safety.onCommit(peer.id, node, peer.checkedCommit + 1, commit)
       peer.checkedCommit = commit
     }
-    if (peer.kind === 'data') this.maybeSnapshot(peer)
-    this.runApplyWaiters(peer)
   }
 
   private maybeSnapshot(peer: SimPeer): void {

@@ -13,6 +13,10 @@ export interface SeedOptions {
   faults?: RaftFaults
   /** Virtual milliseconds of faults before the network heals. */
   faultMs?: number
+  /** Pin the group's shape (index into the shapes) instead of drawing it from the seed. */
+  shape?: number
+  /** Pin the fault profile instead of drawing it from the seed. */
+  profile?: string
 }
 
 export interface SeedResult {
@@ -36,7 +40,7 @@ interface Shape {
   conf: ConfState
 }
 
-function shapeFor(rng: Rng): Shape {
+function shapeFor(rng: Rng, pinned?: number): Shape {
   const conf = (voters: string[], learners: string[] = [], witnesses: string[] = []): ConfState => ({
     voters,
     outgoing: [],
@@ -47,7 +51,8 @@ function shapeFor(rng: Rng): Shape {
   })
   const data = (id: string, priority = 1) => ({ id, kind: 'data' as PeerKind, priority })
   const witness = (id: string) => ({ id, kind: 'witness' as PeerKind, priority: 0 })
-  switch (rng.int(0, 5)) {
+  const drawn = rng.int(0, 5)
+  switch (pinned ?? drawn) {
     case 0:
       return {
         name: '3 voters',
@@ -109,7 +114,7 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
 
 function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: Cluster }): SeedResult {
   const rng = new Rng(seed)
-  const shape = shapeFor(rng)
+  const shape = shapeFor(rng, options.shape)
   const cluster = new Cluster({
     peers: shape.peers,
     initialConf: shape.conf,
@@ -128,7 +133,7 @@ function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: C
   const faultRng = rng.fork()
   const workload = new Workload(cluster, rng.fork(), rng.int(3, 6))
   const faultMs = options.faultMs ?? 3000
-  const profile = scheduleFaults(cluster, faultRng, faultMs)
+  const profile = scheduleFaults(cluster, faultRng, faultMs, options.profile)
   cluster.trace(`fault profile: ${profile}`)
   workload.start()
   cluster.at(faultMs + 600, () => workload.stop())
@@ -211,7 +216,12 @@ const PROFILES: Record<string, { weights: Partial<Record<FaultAction, number>>; 
   leaderChurn: { weights: { crashLeader: 5, partition: 2, crash: 1, quiet: 1 }, gap: [20, 150] },
   // Leadership moves often: leases must end with it.
   handoffs: { weights: { transfer: 5, partition: 1, slow: 1, quiet: 1 }, gap: [30, 200] },
+  // Leaders often die between making a write durable and sending it (see crashAfterPersist).
+  persistCrash: { weights: { crashLeader: 1, partition: 1, quiet: 3 }, gap: [50, 300] },
 }
+
+/** Chance that a leader crashes between persisting a Ready and sending it, per profile. */
+const PERSIST_CRASH: Record<string, number> = { leaderChurn: 0.15, persistCrash: 0.35 }
 
 function pickWeighted<T extends string>(rng: Rng, weights: Partial<Record<T, number>>): T {
   const entries = Object.entries(weights) as [T, number][]
@@ -224,15 +234,31 @@ function pickWeighted<T extends string>(rng: Rng, weights: Partial<Record<T, num
 }
 
 /** A random schedule of faults over [0, faultMs). */
-function scheduleFaults(cluster: Cluster, rng: Rng, faultMs: number): string {
+function scheduleFaults(cluster: Cluster, rng: Rng, faultMs: number, pinned?: string): string {
   const ids = [...cluster.peers.keys()]
-  const profileName = rng.pick(Object.keys(PROFILES))
+  const drawn = rng.pick(Object.keys(PROFILES))
+  const profileName = pinned ?? drawn
+  if (!PROFILES[profileName]) throw new Error(`unknown fault profile ${profileName}`)
   const profile = PROFILES[profileName]
   cluster.net = {
     drop: rng.chance(0.5) ? rng.next() * 0.15 : 0,
     duplicate: rng.chance(0.5) ? rng.next() * 0.05 : 0,
     minDelay: 0.5,
     maxDelay: rng.pick([2, 5, 15, 40]),
+  }
+  const persistCrash = PERSIST_CRASH[profileName] ?? 0
+  if (persistCrash > 0) {
+    // A leader dies right after making a write or its commit index durable, before telling anyone.
+    cluster.crashAfterPersist = (peer, rd) => {
+      if (cluster.now >= faultMs || peer.node?.raft.role !== 'leader') return false
+      if (!rd.hardState && rd.entries.length === 0) return false
+      if (!rng.chance(persistCrash)) return false
+      const gen = peer.gen
+      cluster.at(cluster.now + rng.int(10, 150), () => {
+        if (peer.gen === gen + 1 && !peer.node) cluster.start(peer)
+      })
+      return true
+    }
   }
   if (profileName === 'leaderChurn') {
     // Fresh leaders often die within milliseconds, before their first entries spread.
@@ -241,16 +267,6 @@ function scheduleFaults(cluster: Cluster, rng: Rng, faultMs: number): string {
         const at = cluster.now + rng.next() * 8
         cluster.at(at, () => crashAndRestart(cluster, leader, Math.min(rng.int(10, 150), faultMs - at)))
       }
-    }
-    // ...or right after making a commit durable, before telling anyone.
-    cluster.crashAfterPersist = (peer, rd) => {
-      if (cluster.now >= faultMs || peer.node?.raft.role !== 'leader' || !rd.hardState) return false
-      if (!rng.chance(0.15)) return false
-      const gen = peer.gen
-      cluster.at(cluster.now + rng.int(10, 150), () => {
-        if (peer.gen === gen + 1 && !peer.node) cluster.start(peer)
-      })
-      return true
     }
   }
   let t = rng.int(100, 300)
@@ -275,9 +291,14 @@ function scheduleFaults(cluster: Cluster, rng: Rng, faultMs: number): string {
         case 'membership':
           changeMembership(cluster, rng)
           break
-        case 'transfer':
-          transferLeadership(cluster, rng)
+        case 'transfer': {
+          const from = transferLeadership(cluster, rng)
+          // Leadership often moves because a node is about to lose its network.
+          if (from && profileName === 'handoffs' && rng.chance(0.5)) {
+            cluster.at(cluster.now + rng.next() * 20, () => isolate(cluster, ids, from, rng.int(50, 300)))
+          }
           break
+        }
         case 'slow':
           slowDown(cluster, rng.pick([...cluster.peers.values()]), rng.int(5, 40), duration)
           break
@@ -326,12 +347,23 @@ function slowDown(cluster: Cluster, peer: SimPeer, ms: number, duration: number)
   })
 }
 
-function transferLeadership(cluster: Cluster, rng: Rng): void {
+/** Asks the leader to hand over to a random voter; returns the old leader's id. */
+function transferLeadership(cluster: Cluster, rng: Rng): string | undefined {
   const leader = cluster.leader()
-  if (!leader?.node) return
+  if (!leader?.node) return undefined
   const target = rng.pick(leader.node.raft.conf.voters)
   cluster.trace(`transfer leadership ${leader.id} -> ${target}`)
   leader.node.transferLeadership(target)
+  return leader.id
+}
+
+function isolate(cluster: Cluster, ids: string[], id: string, duration: number): void {
+  const links = ids.filter((o) => o !== id).flatMap((o) => [`${id}>${o}`, `${o}>${id}`])
+  for (const l of links) cluster.blocked.add(l)
+  cluster.trace(`${id} is isolated for ${duration} ms`)
+  cluster.at(cluster.now + duration, () => {
+    for (const l of links) cluster.blocked.delete(l)
+  })
 }
 
 /** Adds, promotes or removes a member, keeping each peer in its kind (data or witness). */

@@ -66,11 +66,11 @@ describe('log replication (Raft §5.3)', () => {
     expect(rejects).toBeLessThanOrEqual(2)
     const termsA = net
       .peer('a')
-      .log.entries(1, net.peer('a').log.lastIndex() + 1, 1e9)
+      .log.entries(2, net.peer('a').log.lastIndex() + 1, 1e9)
       .map((e) => e.term)
     const termsB = net
       .peer('b')
-      .log.entries(1, net.peer('b').log.lastIndex() + 1, 1e9)
+      .log.entries(2, net.peer('b').log.lastIndex() + 1, 1e9)
       .map((e) => e.term)
     expect(termsA).toEqual(termsB)
   })
