@@ -118,11 +118,17 @@ export class Collection {
     live.forEach((it, i) => {
       rows.set(it.vector, i * this.options.dimensions)
     })
-    fresh.addMany(
-      live.map((it) => it.key),
-      rows,
-    )
-    fresh.setExpansion(this.#index.expansion)
+    try {
+      fresh.addMany(
+        live.map((it) => it.key),
+        rows,
+      )
+      fresh.setExpansion(this.#index.expansion)
+    } catch (err) {
+      // The old index stays in service; the half-built one must not leak.
+      fresh.free()
+      throw err
+    }
     this.#index.free()
     this.#index = fresh
     return live.length
