@@ -1,4 +1,4 @@
-import { EntryType, type Message, RawNode, decodeMessage, encodeMessage } from '../packages/core/src/index.js'
+import { decodeMessage, EntryType, encodeMessage, type Message, RawNode } from '../packages/core/src/index.js'
 import { MemoryLog } from '../packages/core/src/raft/log-storage.js'
 
 /**
@@ -54,7 +54,9 @@ function run(peers: Map<string, Peer>, committed: { n: number }, codec = false, 
       p.log.append(rd.entries)
       if (rd.hardState) p.log.setHardState(rd.hardState)
       for (const m of rd.messages) outbox.push(m)
-      if (id === leaderId) for (const e of rd.committedEntries) if (e.type === EntryType.Normal && e.data.length > 0) committed.n++
+      if (id === leaderId)
+        for (const e of rd.committedEntries)
+          if (e.type === EntryType.Normal && e.data.length > 0) committed.n++
       p.node.advance()
     }
   }
@@ -85,7 +87,8 @@ function measure(n: number, codec = false): number {
   // Every follower must hold what the leader counted as committed.
   const commit = leader.node.raft.log.committed
   for (const p of peers.values()) {
-    if (p.log.lastIndex() < commit) throw new Error(`a follower is missing committed entries (${p.log.lastIndex()} < ${commit})`)
+    if (p.log.lastIndex() < commit)
+      throw new Error(`a follower is missing committed entries (${p.log.lastIndex()} < ${commit})`)
   }
   return committed.n / ((now - start) / 1000)
 }
@@ -104,7 +107,9 @@ const c3 = median(results[3])
 const c5 = median(results[5])
 const c3codec = median(withCodec)
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(11)
-console.log(`raft: ${COMMAND_BYTES}-byte commands, ${CLIENTS} outstanding, batches of ${BATCH}, median of ${rounds} rounds of ${seconds} s`)
+console.log(
+  `raft: ${COMMAND_BYTES}-byte commands, ${CLIENTS} outstanding, batches of ${BATCH}, median of ${rounds} rounds of ${seconds} s`,
+)
 console.log(`  1 peer : ${fmt(c1)} committed entries/s`)
 console.log(`  3 peers: ${fmt(c3)} committed entries/s`)
 console.log(`  5 peers: ${fmt(c5)} committed entries/s`)
