@@ -10,18 +10,25 @@ import { FrameError } from './errors.js'
 /** A varint for lengths below 2^35 takes at most 5 bytes; more is malformed. */
 const MAX_VARINT_BYTES = 5
 
-export function encodeFrame(payload: Uint8Array): Uint8Array {
-  let n = payload.byteLength
-  let header = 1
-  for (let v = n; v >= 0x80; v = Math.floor(v / 128)) header++
-  const out = new Uint8Array(header + n)
+/** The length prefix of a frame whose payload is `n` bytes. */
+export function encodeLength(n: number): Uint8Array {
+  let bytes = 1
+  for (let v = n; v >= 0x80; v = Math.floor(v / 128)) bytes++
+  const out = new Uint8Array(bytes)
   let i = 0
   while (n >= 0x80) {
     out[i++] = (n & 0x7f) | 0x80
     n = Math.floor(n / 128)
   }
-  out[i++] = n
-  out.set(payload, i)
+  out[i] = n
+  return out
+}
+
+export function encodeFrame(payload: Uint8Array): Uint8Array {
+  const header = encodeLength(payload.byteLength)
+  const out = new Uint8Array(header.byteLength + payload.byteLength)
+  out.set(header)
+  out.set(payload, header.byteLength)
   return out
 }
 

@@ -10,7 +10,7 @@ import {
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TransportError } from './errors.js'
-import { encodeFrame, FrameDecoder } from './framing.js'
+import { FrameDecoder } from './framing.js'
 import { Counters, type TransportStats } from './metrics.js'
 import { type BackOff, type LinkLimits, PeerLink } from './peer-link.js'
 
@@ -128,7 +128,7 @@ export class Libp2pTransport implements Transport {
       this.counters.drop('too-large')
       return false
     }
-    return link.enqueue(encodeFrame(payload), message.type)
+    return link.enqueue(payload, message.type)
   }
 
   onMessage(handler: (message: Message) => void): void {

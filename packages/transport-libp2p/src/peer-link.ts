@@ -1,4 +1,6 @@
 import type { Stream } from '@libp2p/interface'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { encodeLength } from './framing.js'
 import type { Counters } from './metrics.js'
 
 export interface LinkLimits {
@@ -25,10 +27,14 @@ const LOW_WATER_BYTES = 64 * 1024
 /** Small frames queued together leave in one write of at most this many bytes. */
 const BATCH_BYTES = 64 * 1024
 
+/** A frame kept as its length prefix and payload, joined only by the stream's writer. */
 interface Queued {
-  frame: Uint8Array
+  header: Uint8Array
+  payload: Uint8Array
   type: number
 }
+
+const size = (q: Queued): number => q.header.byteLength + q.payload.byteLength
 
 /**
  * The sending half of one channel to one peer: a bounded queue drained into the current stream
@@ -71,20 +77,22 @@ export class PeerLink {
     return this.closed || this.queuedFrames >= this.limits.maxQueuedFrames
   }
 
-  enqueue(frame: Uint8Array, type: number): boolean {
+  /** Queues one frame (`payload` with its length prefix); false, counted, if it would overflow. */
+  enqueue(payload: Uint8Array, type: number): boolean {
     if (this.closed) {
       this.counters.drop('closed')
       return false
     }
+    const item: Queued = { header: encodeLength(payload.byteLength), payload, type }
     if (
       this.queuedFrames >= this.limits.maxQueuedFrames ||
-      this.queuedBytes + frame.byteLength > this.limits.maxQueuedBytes
+      this.queuedBytes + size(item) > this.limits.maxQueuedBytes
     ) {
       this.counters.drop('queue-full')
       return false
     }
-    this.queue.push({ frame, type })
-    this.queuedBytes += frame.byteLength
+    this.queue.push(item)
+    this.queuedBytes += size(item)
     this.counters.queueDepth(this.queuedFrames, this.queuedBytes)
     this.kick()
     return true
@@ -178,33 +186,26 @@ export class PeerLink {
   }
 
   /**
-   * Dequeues frames up to BATCH_BYTES (at least one) as one buffer: one muxer frame carries
+   * Dequeues frames up to BATCH_BYTES (at least one) as one write: one muxer frame carries
    * many small Raft frames instead of one each.
    */
-  private takeBatch(): Uint8Array {
-    const parts: Uint8Array[] = []
-    let size = 0
+  private takeBatch(): Uint8ArrayList {
+    const batch = new Uint8ArrayList()
     while (this.queuedFrames > 0) {
       const item = this.queue[this.head]
-      if (parts.length > 0 && size + item.frame.byteLength > BATCH_BYTES) break
+      const n = size(item)
+      if (batch.byteLength > 0 && batch.byteLength + n > BATCH_BYTES) break
       this.queue[this.head++] = undefined as unknown as Queued
-      this.queuedBytes -= item.frame.byteLength
-      this.counters.sent(item.type, item.frame.byteLength)
-      parts.push(item.frame)
-      size += item.frame.byteLength
+      this.queuedBytes -= n
+      this.counters.sent(item.type, n)
+      // No copy here: the muxer frames (and noise encrypts) from the list.
+      batch.append(item.header, item.payload)
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head)
       this.head = 0
     }
-    if (parts.length === 1) return parts[0]
-    const out = new Uint8Array(size)
-    let at = 0
-    for (const p of parts) {
-      out.set(p, at)
-      at += p.byteLength
-    }
-    return out
+    return batch
   }
 
   private async dial(): Promise<void> {
