@@ -1,5 +1,11 @@
 import { performance } from 'node:perf_hooks'
 import {
+  createStateMachine,
+  encodeCommand,
+  restoreSnapshot,
+  takeSnapshot,
+} from '../packages/core/src/state/index.js'
+import {
   createIndex,
   type IndexFactory,
   indexFactory,
@@ -111,6 +117,52 @@ function alternate(tasks: Record<string, (round: number) => void>, rounds: numbe
   return Object.fromEntries(names.map((n) => [n, median(times[n])]))
 }
 
+/**
+ * The whole replicated state (WASM): a replica that replays the upsert log entries vs one that
+ * restores a snapshot (ids, metadata, vectors and the serialized graph, in 1 MiB chunks).
+ */
+async function stateRestore(n: number, d: number, data: Float32Array): Promise<{ speedup: number }> {
+  const BATCH = 1000
+  const entries = [
+    encodeCommand({
+      op: 'create',
+      name: 'v',
+      options: { dimensions: d, metric: 'l2sq', connectivity: M, expansionAdd: EF_ADD },
+    }),
+  ]
+  for (let at = 0; at < n; at += BATCH)
+    entries.push(
+      encodeCommand({
+        op: 'upsert',
+        collection: 'v',
+        items: Array.from({ length: Math.min(BATCH, n - at) }, (_, i) => ({
+          id: `doc-${at + i}`,
+          vector: data.subarray((at + i) * d, (at + i + 1) * d),
+          metadata: { i: at + i },
+        })),
+      }),
+    )
+  const sm = await createStateMachine({ engine: 'wasm' })
+  let t0 = performance.now()
+  entries.forEach((e, i) => {
+    const r = sm.apply(i + 1, e)
+    if (!r.ok) throw new Error(`replay failed: ${r.error.message}`)
+  })
+  const replay = seconds(t0)
+  const chunks = [...takeSnapshot(sm)]
+  const bytes = chunks.reduce((sum, c) => sum + c.length, 0)
+  t0 = performance.now()
+  const restored = await restoreSnapshot(chunks, { engine: 'wasm' })
+  const restore = seconds(t0)
+  if (restored.collections.get('v')?.size !== n) throw new Error('state restore lost items')
+  sm.free()
+  restored.free()
+  console.log(
+    `state snapshot restore (${(bytes / 1e6).toFixed(1)} MB in ${chunks.length} chunks, wasm): ${restore.toFixed(2)} s vs replaying ${entries.length} log entries ${replay.toFixed(1)} s (${round1(replay / restore)}x)`,
+  )
+  return { speedup: replay / restore }
+}
+
 interface SetResult {
   recall10_native: number
   recall10_wasm: number
@@ -134,6 +186,7 @@ interface SetResult {
   ratio_wasm_hnswlib_qps: number
   restore_speedup: number
   restore_speedup_native: number
+  restore_speedup_state: number
 }
 
 async function runSet(label: string, n: number, d: number, nq: number, hnswlib: HnswLib): Promise<SetResult> {
@@ -288,6 +341,7 @@ async function runSet(label: string, n: number, d: number, nq: number, hnswlib: 
   )
   native.free()
   wasm.free()
+  const state = await stateRestore(n, d, data)
 
   return {
     recall10_native: round3(atDefault.native),
@@ -312,6 +366,7 @@ async function runSet(label: string, n: number, d: number, nq: number, hnswlib: 
     ratio_wasm_hnswlib_qps: round3(qps.wasmOwn / qps.hnswlib),
     restore_speedup: round1(speedup.wasm),
     restore_speedup_native: round1(speedup.native),
+    restore_speedup_state: round1(state.speedup),
   }
 }
 
