@@ -1,0 +1,191 @@
+// Follower and candidate behaviour: accepting appends, heartbeats and snapshot chunks from the
+// leader, forwarding requests to it, and counting votes.
+
+import { concatBytes } from './bytes.js'
+import { type Message, MessageType, NONE, type Snapshot } from './messages.js'
+import type { Raft } from './raft.js'
+import { readKey } from './read-only.js'
+import { ReadMode } from './read-types.js'
+import { dropRead } from './reads.js'
+
+export function stepCandidate(r: Raft, m: Message): void {
+  const myResp = r.role === 'precandidate' ? MessageType.PreVoteResp : MessageType.VoteResp
+  switch (m.type) {
+    case MessageType.Prop:
+      r.dropProposal(m, 'no leader')
+      return
+    case MessageType.App:
+      r.becomeFollower(m.term, m.from)
+      handleAppend(r, m)
+      return
+    case MessageType.Heartbeat:
+      r.becomeFollower(m.term, m.from)
+      handleHeartbeat(r, m)
+      return
+    case MessageType.Snap:
+      r.becomeFollower(m.term, m.from)
+      handleSnapshotChunk(r, m)
+      return
+    case MessageType.ReadIndex:
+      dropRead(r, m)
+      return
+    case myResp: {
+      const res = r.poll(m.from, !m.reject)
+      if (res === 'won') {
+        if (r.role === 'precandidate') r.campaign('election')
+        else r.becomeLeader()
+      } else if (res === 'lost') {
+        r.becomeFollower(r.term, NONE)
+      }
+      return
+    }
+  }
+}
+
+export function stepFollower(r: Raft, m: Message): void {
+  switch (m.type) {
+    case MessageType.Prop:
+      if (r.lead === NONE) {
+        r.dropProposal(m, 'no leader')
+        return
+      }
+      r.send({ ...m, to: r.lead, term: 0 })
+      return
+    case MessageType.App:
+      r.electionElapsed = 0
+      r.lead = m.from
+      handleAppend(r, m)
+      return
+    case MessageType.Heartbeat:
+      r.electionElapsed = 0
+      r.lead = m.from
+      handleHeartbeat(r, m)
+      return
+    case MessageType.Snap:
+      r.electionElapsed = 0
+      r.lead = m.from
+      handleSnapshotChunk(r, m)
+      return
+    case MessageType.TransferLeader:
+      if (r.lead === NONE) return
+      r.send({ ...m, to: r.lead, term: 0 })
+      return
+    case MessageType.TimeoutNow:
+      r.hup(true)
+      return
+    case MessageType.ReadIndex:
+      if (m.from === r.id && r.faults.leaseAfterStepDown && m.index === ReadMode.Lease) {
+        if (r.ticks < r.staleLeaseExpiry) {
+          r.faultHits++
+          r.readStates.push({
+            index: r.log.committed,
+            context: m.context ?? new Uint8Array(0),
+            lease: true,
+          })
+          return
+        }
+      }
+      if (r.lead === NONE) {
+        dropRead(r, m)
+        return
+      }
+      r.send({ ...m, to: r.lead, term: 0 })
+      return
+    case MessageType.ReadIndexResp:
+      handleReadIndexResp(r, m)
+      return
+  }
+}
+
+export function handleAppend(r: Raft, m: Message): void {
+  const index = m.index ?? 0
+  if (m.dataMatch !== undefined) r.witnessSafeIndex = Math.max(r.witnessSafeIndex, m.dataMatch)
+  if (index < r.log.committed) {
+    r.send({ type: MessageType.AppResp, to: m.from, index: r.log.committed })
+    return
+  }
+  const lastNew = r.log.maybeAppend(index, m.logTerm ?? 0, m.commit ?? 0, m.entries ?? [])
+  if (lastNew !== undefined) {
+    r.send({ type: MessageType.AppResp, to: m.from, index: lastNew })
+    return
+  }
+  const hint = r.log.findConflictByTerm(Math.min(index, r.log.lastIndex()), m.logTerm ?? 0)
+  r.send({
+    type: MessageType.AppResp,
+    to: m.from,
+    index,
+    reject: true,
+    rejectHint: hint.index,
+    logTerm: hint.term,
+  })
+}
+
+export function handleHeartbeat(r: Raft, m: Message): void {
+  if (m.dataMatch !== undefined) r.witnessSafeIndex = Math.max(r.witnessSafeIndex, m.dataMatch)
+  r.log.commitTo(Math.min(m.commit ?? 0, r.log.lastIndex()))
+  r.send({ type: MessageType.HeartbeatResp, to: m.from, index: m.index, context: m.context })
+}
+
+export function handleSnapshotChunk(r: Raft, m: Message): void {
+  const c = m.snapshot
+  if (!c) return
+  const meta = c.meta
+  if (meta.index <= r.log.committed) {
+    r.incoming = null
+    r.send({ type: MessageType.AppResp, to: m.from, index: r.log.committed })
+    return
+  }
+  const cur = r.incoming
+  if (!cur || cur.meta.index !== meta.index || cur.meta.term !== meta.term) {
+    if (c.offset !== 0) {
+      r.send({ type: MessageType.SnapResp, to: m.from, index: meta.index, rejectHint: 0, reject: true })
+      return
+    }
+    r.incoming = { meta, total: c.total, parts: [], received: 0 }
+  }
+  const inc = r.incoming!
+  if (c.offset !== inc.received) {
+    r.send({ type: MessageType.SnapResp, to: m.from, index: meta.index, rejectHint: inc.received })
+    return
+  }
+  inc.parts.push(c.data)
+  inc.received += c.data.length
+  if (inc.received < inc.total) {
+    r.send({ type: MessageType.SnapResp, to: m.from, index: meta.index, rejectHint: inc.received })
+    return
+  }
+  r.incoming = null
+  const data = concatBytes(inc.parts, inc.total)
+  if (restore(r, { meta: inc.meta, data })) {
+    r.send({ type: MessageType.AppResp, to: m.from, index: r.log.lastIndex() })
+  } else {
+    r.send({ type: MessageType.AppResp, to: m.from, index: r.log.committed })
+  }
+}
+
+/** Installs a snapshot from the leader; false if it brings nothing new. */
+export function restore(r: Raft, s: Snapshot): boolean {
+  if (s.meta.index <= r.log.committed) return false
+  if (r.log.matchTerm(s.meta.index, s.meta.term)) {
+    // We already hold the snapshot's last entry: just move the commit index.
+    r.log.commitTo(s.meta.index)
+    return false
+  }
+  r.log.restore(s)
+  r.conf = s.meta.conf
+  r.rebuildProgress()
+  return true
+}
+
+export function handleReadIndexResp(r: Raft, m: Message): void {
+  const ctx = m.context ?? new Uint8Array(0)
+  const key = readKey(ctx)
+  const sentAt = r.probes.get(key)
+  if (sentAt !== undefined) {
+    r.probes.delete(key)
+    const index = m.index ?? 0
+    if (!r.freshness || r.freshness.tick < sentAt) r.freshness = { index, tick: sentAt }
+    return
+  }
+  r.readStates.push({ index: m.index ?? 0, context: ctx, lease: m.reject === false })
+}
