@@ -97,7 +97,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     )
   }
   // Followers refuse votes for electionTick of their own ticks; the margin absorbs clock drift
-  // and tick granularity (see docs in read.ts).
+  // and tick granularity (packages/core/README.md, "Leases").
   if (r.leaseTicks > electionTick - 2) {
     throw new RaftError(
       'ERR_INVALID_CONFIG',
