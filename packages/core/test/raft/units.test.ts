@@ -62,7 +62,14 @@ describe('flow control', () => {
 })
 
 describe('configuration', () => {
-  const storage = new MemoryLog({ voters: ['a'], outgoing: [], learners: [], learnersNext: [], witnesses: [], autoLeave: false })
+  const storage = new MemoryLog({
+    voters: ['a'],
+    outgoing: [],
+    learners: [],
+    learnersNext: [],
+    witnesses: [],
+    autoLeave: false,
+  })
   it('defaults to pre-vote, check-quorum and a lease three ticks shorter than the election timeout', () => {
     const c = resolveConfig({ id: 'a', storage, random: Math.random })
     expect(c.preVote).toBe(true)
