@@ -24,6 +24,7 @@ const TYPE_NAMES = Object.fromEntries(Object.entries(MessageType).map(([k, v]) =
   string
 >
 
+/** Bytes are Raft message bytes (the CBOR payload of each frame, without its length prefix). */
 export interface TransportStats {
   framesSent: Record<string, number>
   bytesSent: Record<string, number>

@@ -197,7 +197,7 @@ export class PeerLink {
       if (batch.byteLength > 0 && batch.byteLength + n > BATCH_BYTES) break
       this.queue[this.head++] = undefined as unknown as Queued
       this.queuedBytes -= n
-      this.counters.sent(item.type, n)
+      this.counters.sent(item.type, item.payload.byteLength)
       // No copy here: the muxer frames (and noise encrypts) from the list.
       batch.append(item.header, item.payload)
     }
