@@ -66,6 +66,8 @@ describe.each(KINDS)('Node <-> Node over %s', (kind) => {
     expect(sa.framesSent.App).toBe(10_000)
     expect(Object.values(sa.drops).every((n) => n === 0)).toBe(true)
     expect(b.transport.stats().framesReceived.App).toBe(10_000)
+    expect(b.transport.stats().bytesReceived.App).toBe(sa.bytesSent.App)
+    expect(sa.bytesSent.App).toBeGreaterThan(10_000 * 32)
   })
 
   it('answers on the stream the remote opened: one stream per pair', async () => {
