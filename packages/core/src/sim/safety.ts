@@ -10,7 +10,8 @@ export class SafetyChecker {
   private leaders = new Map<number, string>()
   /** (index, term) -> the entry's data and the term of the entry before it. */
   private entries = new Map<string, { data: Uint8Array; prevTerm: number | undefined }>()
-  private committed: { term: number; data: Uint8Array }[] = []
+  /** Committed entries, with the lowest term in which any peer recorded them committed. */
+  private committed: { term: number; data: Uint8Array; commitTerm: number }[] = []
   private maxCommitted = 0
   private applied: Uint8Array[] = []
 
@@ -43,14 +44,16 @@ export class SafetyChecker {
     const lo = Math.max(from, log.firstIndex())
     if (lo > to) return
     const ents = log.slice(lo, to + 1, Number.POSITIVE_INFINITY)
+    // A peer's term is at least the term in which what it knows as committed was committed.
+    const commitTerm = node.raft.term
     for (const e of ents) {
       const known = this.committed[e.index]
-      if (!known) this.committed[e.index] = { term: e.term, data: e.data }
+      if (!known) this.committed[e.index] = { term: e.term, data: e.data, commitTerm }
       else if (known.term !== e.term || !sameBytes(known.data, e.data)) {
         this.fail(
           `committed entry ${e.index} differs: ${peer} has term ${e.term}, committed term ${known.term}`,
         )
-      }
+      } else if (commitTerm < known.commitTerm) known.commitTerm = commitTerm
     }
     if (to > this.maxCommitted) this.maxCommitted = to
   }
@@ -65,16 +68,18 @@ export class SafetyChecker {
       return
     }
     this.leaders.set(term, peer)
+    // Leader completeness (Raft §5.4): entries committed in earlier terms are in this leader's
+    // log. A leader of an older term may take office late, so later commits are not required.
     const log = node.raft.log
-    if (this.maxCommitted > log.lastIndex()) {
-      this.fail(
-        `leader completeness: ${peer} leads term ${term} with last index ${log.lastIndex()} < committed ${this.maxCommitted}`,
-      )
-      return
-    }
     for (let i = log.firstIndex() - 1; i <= this.maxCommitted; i++) {
       const c = this.committed[i]
-      if (!c) continue
+      if (!c || c.commitTerm >= term) continue
+      if (i > log.lastIndex()) {
+        this.fail(
+          `leader completeness: ${peer} leads term ${term} without entry ${i}, committed in term ${c.commitTerm}`,
+        )
+        return
+      }
       const t = log.termOrUndefined(i)
       if (t !== undefined && t !== c.term) {
         this.fail(
