@@ -128,18 +128,24 @@ export function decodeMessage(bytes: Uint8Array): Message {
     if (typeof v !== 'number') throw new CodecError(`malformed ${field}`)
     return v
   }
-  msg.logTerm = numeric(w[5], 'logTerm')
-  msg.index = numeric(w[6], 'index')
+  // Only present fields are assigned: deleting keys afterwards would make every message a slow
+  // dictionary object in V8.
+  const logTerm = numeric(w[5], 'logTerm')
+  if (logTerm !== undefined) msg.logTerm = logTerm
+  const index = numeric(w[6], 'index')
+  if (index !== undefined) msg.index = index
   if (w[7] !== null) {
     if (!Array.isArray(w[7])) throw new CodecError('malformed entries')
     msg.entries = w[7].map(decodeEntry)
   }
-  msg.commit = numeric(w[8], 'commit')
+  const commit = numeric(w[8], 'commit')
+  if (commit !== undefined) msg.commit = commit
   if (w[9] !== null) msg.reject = w[9] === true
-  msg.rejectHint = numeric(w[10], 'rejectHint')
+  const rejectHint = numeric(w[10], 'rejectHint')
+  if (rejectHint !== undefined) msg.rejectHint = rejectHint
   if (w[11] !== null) msg.snapshot = decodeChunk(w[11])
   if (w[12] !== null) msg.context = asBytes(w[12], 'context')
-  msg.dataMatch = numeric(w[13], 'dataMatch')
-  for (const key of Object.keys(msg) as (keyof Message)[]) if (msg[key] === undefined) delete msg[key]
+  const dataMatch = numeric(w[13], 'dataMatch')
+  if (dataMatch !== undefined) msg.dataMatch = dataMatch
   return msg
 }
