@@ -2,6 +2,7 @@
 // leader, forwarding requests to it, and counting votes.
 
 import { concatBytes } from './bytes.js'
+import { campaign, hup, poll } from './election.js'
 import { type Message, MessageType, NONE, type Snapshot } from './messages.js'
 import type { Raft } from './raft.js'
 import { readKey } from './read-only.js'
@@ -30,9 +31,9 @@ export function stepCandidate(r: Raft, m: Message): void {
       dropRead(r, m)
       return
     case myResp: {
-      const res = r.poll(m.from, !m.reject)
+      const res = poll(r, m.from, !m.reject)
       if (res === 'won') {
-        if (r.role === 'precandidate') r.campaign('election')
+        if (r.role === 'precandidate') campaign(r, 'election')
         else r.becomeLeader()
       } else if (res === 'lost') {
         r.becomeFollower(r.term, NONE)
@@ -71,7 +72,7 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead, term: 0 })
       return
     case MessageType.TimeoutNow:
-      r.hup(true)
+      hup(r, true)
       return
     case MessageType.ReadIndex:
       if (m.from === r.id && r.faults.leaseAfterStepDown && m.index === ReadMode.Lease) {

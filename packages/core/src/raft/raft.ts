@@ -8,6 +8,7 @@ import {
   isJoint,
 } from './confchange.js'
 import { type RaftConfig, type ResolvedConfig, resolveConfig } from './config.js'
+import { handleVoteRequest, hup, learnCommit } from './election.js'
 import { RaftError } from './errors.js'
 import { stepCandidate, stepFollower } from './follower.js'
 import { appendEntries, committedInCurrentTerm, leaderPropose, maybeCommit, stepLeader } from './leader.js'
@@ -25,15 +26,7 @@ import { Progress } from './progress.js'
 import { jointValue, jointVote } from './quorum.js'
 import { RaftLog } from './raft-log.js'
 import { ReadOnlyQueue, readKey } from './read-only.js'
-import {
-  CAMPAIGN_TRANSFER,
-  type Freshness,
-  isTransfer,
-  PROBE_TAG,
-  ReadMode,
-  type ReadState,
-  type Role,
-} from './read-types.js'
+import { type Freshness, isTransfer, PROBE_TAG, ReadMode, type ReadState, type Role } from './read-types.js'
 import { abortLeaderTransfer, transferTo } from './reads.js'
 import { bcastAppend } from './replication.js'
 
@@ -43,7 +36,7 @@ export { type Freshness, ReadMode, type ReadState, type Role } from './read-type
  * The Raft consensus module: a deterministic state machine with no I/O, no timers and no clock
  * of its own. Inputs are `tick` and `step`; outputs accumulate in `msgs`, `readStates` and the
  * log, and are drained by RawNode as a Ready. Role behaviour lives beside it, as in etcd:
- * follower.ts, leader.ts, replication.ts, reads.ts. Its fields are shared with those modules and
+ * election.ts, follower.ts, leader.ts, replication.ts, reads.ts. Its fields are shared with those modules and
  * are not an API: drive Raft through RawNode.
  */
 export class Raft {
@@ -337,14 +330,14 @@ export class Raft {
     }
 
     if ((m.type === MessageType.VoteResp || m.type === MessageType.PreVoteResp) && m.reject)
-      this.learnCommit(m)
+      learnCommit(this, m)
     switch (m.type) {
       case MessageType.Hup:
-        this.hup(false)
+        hup(this, false)
         return
       case MessageType.Vote:
       case MessageType.PreVote:
-        this.handleVoteRequest(m)
+        handleVoteRequest(this, m)
         return
     }
     switch (this.role) {
@@ -358,89 +351,6 @@ export class Raft {
       default:
         stepFollower(this, m)
     }
-  }
-
-  handleVoteRequest(m: Message): void {
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === NONE && this.lead === NONE) ||
-      (m.type === MessageType.PreVote && m.term > this.term) ||
-      (this.faults.doubleVote === true && m.type === MessageType.Vote)
-    const respType = m.type === MessageType.Vote ? MessageType.VoteResp : MessageType.PreVoteResp
-    if (canVote && this.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0)) {
-      this.send({ type: respType, to: m.from, term: m.term })
-      if (m.type === MessageType.Vote) {
-        this.electionElapsed = 0
-        this.vote = m.from
-      }
-    } else {
-      // Our commit point: a candidate holding that entry learns it is committed. Without this a
-      // voter still in a joint configuration can wait forever on a removed peer's vote.
-      const commit = this.log.committed
-      this.send({
-        type: respType,
-        to: m.from,
-        term: this.term,
-        reject: true,
-        index: commit,
-        logTerm: this.log.termOrUndefined(commit),
-      })
-    }
-  }
-
-  learnCommit(m: Message): void {
-    if (m.index === undefined || m.logTerm === undefined) return
-    if (m.index > this.log.committed && this.log.matchTerm(m.index, m.logTerm)) this.log.commitTo(m.index)
-  }
-
-  hup(transfer: boolean): void {
-    if (this.role === 'leader') return
-    if (!this.promotable()) return
-    if (this.hasUnappliedConfChanges()) return
-    if (this.cfg.preVote && !transfer) this.campaign('pre')
-    else this.campaign(transfer ? 'transfer' : 'election')
-  }
-
-  hasUnappliedConfChanges(): boolean {
-    if (this.log.applied >= this.log.committed) return false
-    const lo = Math.max(this.log.applied + 1, this.log.firstIndex())
-    const ents = this.log.slice(lo, this.log.committed + 1, Number.POSITIVE_INFINITY)
-    return ents.some((e) => e.type === EntryType.ConfChange)
-  }
-
-  campaign(kind: 'pre' | 'election' | 'transfer'): void {
-    let term: number
-    let type: MessageType
-    if (kind === 'pre') {
-      this.becomePreCandidate()
-      term = this.term + 1
-      type = MessageType.PreVote
-    } else {
-      this.becomeCandidate()
-      term = this.term
-      type = MessageType.Vote
-    }
-    if (this.poll(this.id, true) === 'won') {
-      if (kind === 'pre') this.campaign('election')
-      else this.becomeLeader()
-      return
-    }
-    for (const id of allVoters(this.conf)) {
-      if (id === this.id) continue
-      this.send({
-        type,
-        to: id,
-        term,
-        index: this.log.lastIndex(),
-        logTerm: this.log.lastTerm(),
-        context: kind === 'transfer' ? CAMPAIGN_TRANSFER : undefined,
-      })
-    }
-  }
-
-  poll(id: PeerId, granted: boolean): 'won' | 'lost' | 'pending' {
-    if (!this.votes.has(id)) this.votes.set(id, granted)
-    return jointVote(this.conf.voters, this.conf.outgoing, this.votes)
   }
 
   // ---- follower handlers ----

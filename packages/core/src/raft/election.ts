@@ -1,0 +1,91 @@
+// Elections: pre-vote and vote requests, campaigns, counting votes. A rejection carries the
+// voter's commit point so a candidate still in a joint configuration can learn it.
+
+import { allVoters } from './confchange.js'
+import { EntryType, type Message, MessageType, NONE, type PeerId } from './messages.js'
+import { jointVote } from './quorum.js'
+import type { Raft } from './raft.js'
+import { CAMPAIGN_TRANSFER } from './read-types.js'
+
+export function handleVoteRequest(r: Raft, m: Message): void {
+  const canVote =
+    r.vote === m.from ||
+    (r.vote === NONE && r.lead === NONE) ||
+    (m.type === MessageType.PreVote && m.term > r.term) ||
+    (r.faults.doubleVote === true && m.type === MessageType.Vote)
+  const respType = m.type === MessageType.Vote ? MessageType.VoteResp : MessageType.PreVoteResp
+  if (canVote && r.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0)) {
+    r.send({ type: respType, to: m.from, term: m.term })
+    if (m.type === MessageType.Vote) {
+      r.electionElapsed = 0
+      r.vote = m.from
+    }
+  } else {
+    // Our commit point: a candidate holding that entry learns it is committed. Without this a
+    // voter still in a joint configuration can wait forever on a removed peer's vote.
+    const commit = r.log.committed
+    r.send({
+      type: respType,
+      to: m.from,
+      term: r.term,
+      reject: true,
+      index: commit,
+      logTerm: r.log.termOrUndefined(commit),
+    })
+  }
+}
+
+export function learnCommit(r: Raft, m: Message): void {
+  if (m.index === undefined || m.logTerm === undefined) return
+  if (m.index > r.log.committed && r.log.matchTerm(m.index, m.logTerm)) r.log.commitTo(m.index)
+}
+
+export function hup(r: Raft, transfer: boolean): void {
+  if (r.role === 'leader') return
+  if (!r.promotable()) return
+  if (hasUnappliedConfChanges(r)) return
+  if (r.cfg.preVote && !transfer) campaign(r, 'pre')
+  else campaign(r, transfer ? 'transfer' : 'election')
+}
+
+export function hasUnappliedConfChanges(r: Raft): boolean {
+  if (r.log.applied >= r.log.committed) return false
+  const lo = Math.max(r.log.applied + 1, r.log.firstIndex())
+  const ents = r.log.slice(lo, r.log.committed + 1, Number.POSITIVE_INFINITY)
+  return ents.some((e) => e.type === EntryType.ConfChange)
+}
+
+export function campaign(r: Raft, kind: 'pre' | 'election' | 'transfer'): void {
+  let term: number
+  let type: MessageType
+  if (kind === 'pre') {
+    r.becomePreCandidate()
+    term = r.term + 1
+    type = MessageType.PreVote
+  } else {
+    r.becomeCandidate()
+    term = r.term
+    type = MessageType.Vote
+  }
+  if (poll(r, r.id, true) === 'won') {
+    if (kind === 'pre') campaign(r, 'election')
+    else r.becomeLeader()
+    return
+  }
+  for (const id of allVoters(r.conf)) {
+    if (id === r.id) continue
+    r.send({
+      type,
+      to: id,
+      term,
+      index: r.log.lastIndex(),
+      logTerm: r.log.lastTerm(),
+      context: kind === 'transfer' ? CAMPAIGN_TRANSFER : undefined,
+    })
+  }
+}
+
+export function poll(r: Raft, id: PeerId, granted: boolean): 'won' | 'lost' | 'pending' {
+  if (!r.votes.has(id)) r.votes.set(id, granted)
+  return jointVote(r.conf.voters, r.conf.outgoing, r.votes)
+}
