@@ -16,16 +16,11 @@ export function stepCandidate(r: Raft, m: Message): void {
       r.dropProposal(m, 'no leader')
       return
     case MessageType.App:
-      r.becomeFollower(m.term, m.from)
-      handleAppend(r, m)
-      return
     case MessageType.Heartbeat:
-      r.becomeFollower(m.term, m.from)
-      handleHeartbeat(r, m)
-      return
     case MessageType.Snap:
+      // A leader of our term exists: follow it.
       r.becomeFollower(m.term, m.from)
-      handleSnapshotChunk(r, m)
+      handleFromLeader(r, m)
       return
     case MessageType.ReadIndex:
       dropRead(r, m)
@@ -43,6 +38,12 @@ export function stepCandidate(r: Raft, m: Message): void {
   }
 }
 
+function handleFromLeader(r: Raft, m: Message): void {
+  if (m.type === MessageType.App) handleAppend(r, m)
+  else if (m.type === MessageType.Heartbeat) handleHeartbeat(r, m)
+  else handleSnapshotChunk(r, m)
+}
+
 export function stepFollower(r: Raft, m: Message): void {
   switch (m.type) {
     case MessageType.Prop:
@@ -53,19 +54,11 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead, term: 0 })
       return
     case MessageType.App:
-      r.electionElapsed = 0
-      r.lead = m.from
-      handleAppend(r, m)
-      return
     case MessageType.Heartbeat:
-      r.electionElapsed = 0
-      r.lead = m.from
-      handleHeartbeat(r, m)
-      return
     case MessageType.Snap:
       r.electionElapsed = 0
       r.lead = m.from
-      handleSnapshotChunk(r, m)
+      handleFromLeader(r, m)
       return
     case MessageType.TransferLeader:
       if (r.lead === NONE) return
