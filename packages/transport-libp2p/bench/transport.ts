@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- transport [--quick] [--no-browser]`: our framed Raft transport against a
+ * `npm run bench -- transport [--quick] [--no-browser] [--only=tcp,quic,ws,webrtc]`: our framed Raft transport against a
  * raw libp2p stream (no framing, no codec) in the same run, Node<->Node over TCP, QUIC and
  * WebSockets and browser<->browser over WebRTC. "128-byte" and "64 KiB" are the entry payload
  * of each App message (ours) and the size of each raw write (baseline); MB/s counts payload.
@@ -26,7 +26,13 @@ const envs: [string, () => Promise<EnvFigures>][] = [
   ['ws', () => measureNode('ws', counts)],
 ]
 if (!args.includes('--no-browser')) envs.push(['webrtc', () => measureBrowser(browserCounts)])
+// `--only=quic,tcp` measures just those environments (for profiling one path).
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',')
 for (const [env, run] of envs) {
+  if (only && !only.includes(env)) continue
   const f = await run()
   console.log(report(env, f))
   Object.assign(figures, flatten(env, f))

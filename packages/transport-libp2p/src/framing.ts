@@ -24,6 +24,26 @@ export function encodeLength(n: number): Uint8Array {
   return out
 }
 
+/** Prefixes are cut from a shared slab: one allocation per thousands of frames, not one each. */
+const PREFIX_SLAB_BYTES = 16 * 1024
+let prefixSlab = new Uint8Array(PREFIX_SLAB_BYTES)
+let prefixPos = 0
+
+/** `encodeLength(n)` as a view into a shared slab (never overwritten once handed out). */
+export function lengthPrefix(n: number): Uint8Array {
+  if (prefixPos + MAX_VARINT_BYTES > PREFIX_SLAB_BYTES) {
+    prefixSlab = new Uint8Array(PREFIX_SLAB_BYTES)
+    prefixPos = 0
+  }
+  const start = prefixPos
+  while (n >= 0x80) {
+    prefixSlab[prefixPos++] = (n & 0x7f) | 0x80
+    n = Math.floor(n / 128)
+  }
+  prefixSlab[prefixPos++] = n
+  return prefixSlab.subarray(start, prefixPos)
+}
+
 export function encodeFrame(payload: Uint8Array): Uint8Array {
   const header = encodeLength(payload.byteLength)
   const out = new Uint8Array(header.byteLength + payload.byteLength)

@@ -1,7 +1,7 @@
 import {
   CodecError,
   decodeMessage,
-  encodeMessage,
+  encodeMessageParts,
   type Message,
   MessageType,
   type PeerEvent,
@@ -13,8 +13,6 @@ import { TransportError } from './errors.js'
 import { FrameDecoder } from './framing.js'
 import { Counters, type TransportStats } from './metrics.js'
 import { type BackOff, type LinkLimits, PeerLink } from './peer-link.js'
-
-const EMPTY = new Uint8Array(0)
 
 export const RAFT_PROTOCOL = '/flotilla/raft/1.0.0'
 /** Snapshot chunks travel on their own stream so that they never queue ahead of heartbeats. */
@@ -122,13 +120,15 @@ export class Libp2pTransport implements Transport {
     const channel = message.type === MessageType.Snap ? this.snap : this.raft
     const link = this.link(channel, message.to)
     if (!link) return false
-    if (link.full) return link.enqueue(EMPTY, message.type) // counts the drop, encodes nothing
-    const payload = encodeMessage(message)
-    if (payload.byteLength > channel.maxFrameBytes) {
+    if (link.full) return link.enqueue([], 0, message.type) // counts the drop, encodes nothing
+    const parts = encodeMessageParts(message)
+    let bytes = 0
+    for (const p of parts) bytes += p.byteLength
+    if (bytes > channel.maxFrameBytes) {
       this.counters.drop('too-large')
       return false
     }
-    return link.enqueue(payload, message.type)
+    return link.enqueue(parts, bytes, message.type)
   }
 
   onMessage(handler: (message: Message) => void): void {

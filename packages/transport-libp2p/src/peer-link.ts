@@ -1,6 +1,6 @@
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { encodeLength } from './framing.js'
+import { lengthPrefix } from './framing.js'
 import type { Counters } from './metrics.js'
 
 export interface LinkLimits {
@@ -27,14 +27,19 @@ const LOW_WATER_BYTES = 64 * 1024
 /** Small frames queued together leave in one write of at most this many bytes. */
 const BATCH_BYTES = 64 * 1024
 
-/** A frame kept as its length prefix and payload, joined only by the stream's writer. */
+/**
+ * A frame kept as its length prefix and payload parts (large byte strings are the caller's own
+ * arrays), joined only by the stream's writer.
+ */
 interface Queued {
   header: Uint8Array
-  payload: Uint8Array
+  parts: Uint8Array[]
+  /** Payload bytes (the parts' total). */
+  bytes: number
   type: number
 }
 
-const size = (q: Queued): number => q.header.byteLength + q.payload.byteLength
+const size = (q: Queued): number => q.header.byteLength + q.bytes
 
 /**
  * The sending half of one channel to one peer: a bounded queue drained into the current stream
@@ -77,13 +82,16 @@ export class PeerLink {
     return this.closed || this.queuedFrames >= this.limits.maxQueuedFrames
   }
 
-  /** Queues one frame (`payload` with its length prefix); false, counted, if it would overflow. */
-  enqueue(payload: Uint8Array, type: number): boolean {
+  /**
+   * Queues one frame (the payload `parts`, `bytes` long in all, with its length prefix); false,
+   * counted, if it would overflow.
+   */
+  enqueue(parts: Uint8Array[], bytes: number, type: number): boolean {
     if (this.closed) {
       this.counters.drop('closed')
       return false
     }
-    const item: Queued = { header: encodeLength(payload.byteLength), payload, type }
+    const item: Queued = { header: lengthPrefix(bytes), parts, bytes, type }
     if (
       this.queuedFrames >= this.limits.maxQueuedFrames ||
       this.queuedBytes + size(item) > this.limits.maxQueuedBytes
@@ -197,9 +205,10 @@ export class PeerLink {
       if (batch.byteLength > 0 && batch.byteLength + n > BATCH_BYTES) break
       this.queue[this.head++] = undefined as unknown as Queued
       this.queuedBytes -= n
-      this.counters.sent(item.type, item.payload.byteLength)
+      this.counters.sent(item.type, item.bytes)
       // No copy here: the muxer frames (and noise encrypts) from the list.
-      batch.append(item.header, item.payload)
+      batch.append(item.header)
+      for (const part of item.parts) batch.append(part)
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head)

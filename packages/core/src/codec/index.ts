@@ -6,6 +6,8 @@ export {
   decodeSnapshotMeta,
   encodeEntry,
   encodeMessage,
+  encodeMessageCbor,
+  encodeMessageParts,
   encodeSnapshotMeta,
   MESSAGE_CODEC_VERSION,
 } from './message-codec.js'

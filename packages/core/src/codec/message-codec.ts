@@ -1,6 +1,7 @@
 import type { ConfState, Entry, Message, SnapshotChunk, SnapshotMeta } from '../raft/messages.js'
 import { decodeCbor, encodeCbor } from './codec.js'
 import { CodecError } from './errors.js'
+import { writeMessageParts } from './message-writer.js'
 
 /** Wire version of Raft messages; bump on any incompatible change. */
 export const MESSAGE_CODEC_VERSION = 1
@@ -85,8 +86,9 @@ function decodeChunk(w: WireChunk): SnapshotChunk {
   return { meta: decodeSnapshotMeta(w[0]), offset: w[1], total: w[2], data: asBytes(w[3], 'snapshot chunk') }
 }
 
-export function encodeMessage(m: Message): Uint8Array {
-  const wire: WireMessage = [
+/** The wire array of a message; cbor-x encodes it when the fast writer does not cover a value. */
+function toWire(m: Message): WireMessage {
+  return [
     MESSAGE_CODEC_VERSION,
     m.type,
     m.from,
@@ -102,7 +104,39 @@ export function encodeMessage(m: Message): Uint8Array {
     opt(m.context),
     opt(m.dataMatch),
   ]
-  return encodeCbor(wire)
+}
+
+/** The message encoded by cbor-x alone (the reference the fast writer must match byte for byte). */
+export function encodeMessageCbor(m: Message): Uint8Array {
+  return encodeCbor(toWire(m))
+}
+
+/**
+ * The encoding of `m` as parts to write in order; large byte strings (entry data, snapshot
+ * chunks) are the caller's own arrays, not copies, so they must not change until written.
+ */
+export function encodeMessageParts(m: Message): Uint8Array[] {
+  return writeMessageParts(m) ?? [encodeMessageCbor(m)]
+}
+
+export function encodeMessage(m: Message): Uint8Array {
+  const parts = encodeMessageParts(m)
+  if (parts.length === 1) return parts[0]
+  let n = 0
+  for (const p of parts) n += p.byteLength
+  const out = new Uint8Array(n)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.byteLength
+  }
+  return out
+}
+
+function numeric(v: unknown, field: string): number | undefined {
+  if (v === null || v === undefined) return undefined
+  if (typeof v !== 'number') throw new CodecError(`malformed ${field}`)
+  return v
 }
 
 /** Decodes one message; throws CodecError on anything malformed, never anything else. */
@@ -123,11 +157,6 @@ export function decodeMessage(bytes: Uint8Array): Message {
     throw new CodecError('malformed message header')
   }
   const msg: Message = { type: type as Message['type'], from, to, term }
-  const numeric = (v: unknown, field: string): number | undefined => {
-    if (v === null || v === undefined) return undefined
-    if (typeof v !== 'number') throw new CodecError(`malformed ${field}`)
-    return v
-  }
   // Only present fields are assigned: deleting keys afterwards would make every message a slow
   // dictionary object in V8.
   const logTerm = numeric(w[5], 'logTerm')
