@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { IndexOptions, Metric, VectorIndex } from '../../src/vector/index.js'
-import { bruteForce, clustered, exactDistance, row } from './data.js'
+import { bruteForce, clustered, exactDistance, rng, row } from './data.js'
 
 export type MakeIndex = (options: IndexOptions) => Promise<VectorIndex> | VectorIndex
 
@@ -180,6 +180,59 @@ export function describeIndexSuite(engine: string, make: MakeIndex): void {
       index.free()
       expect(codeOf(() => index.count())).toBe('ERR_VECTOR_FREED')
     })
+
+    // Past 16 MiB of vectors the WASM build touches neighbours' vectors before measuring them
+    // (its cache-miss path); answers must not change, with and without removed keys.
+    for (const metric of ['l2sq', 'cos'] as const) {
+      it(`answers the same on an index larger than the caches (${metric}, 17 MB of vectors)`, async () => {
+        const wide = 512
+        const n = 8500
+        const index = await make({ dimensions: wide, metric })
+        // 8-d clustered points embedded in 512-d: wide vectors with well-defined neighbours.
+        const embed = (latent: Float32Array) => {
+          const r = rng(23)
+          const basis = Float32Array.from({ length: 8 * wide }, () => r() * 2 - 1)
+          const out = new Float32Array((latent.length / 8) * wide)
+          for (let i = 0; i < latent.length / 8; i++)
+            for (let j = 0; j < wide; j++) {
+              let x = 0
+              for (let l = 0; l < 8; l++) x += latent[i * 8 + l] * basis[l * wide + j]
+              out[i * wide + j] = x
+            }
+          return out
+        }
+        const data = embed(clustered(n, 8, 21, 20))
+        index.addMany(
+          Array.from({ length: n }, (_, i) => i),
+          data,
+        )
+        const queries = embed(clustered(20, 8, 22, 20))
+        const truth = Array.from({ length: 20 }, (_, q) =>
+          bruteForce(metric, data, row(queries, q, wide), wide, 11),
+        )
+        const recall = (skip: Set<number>) => {
+          let found = 0
+          index.searchMany(queries, 10).forEach((hits, q) => {
+            expect(hits).toEqual(index.search(row(queries, q, wide), 10))
+            expect(hits.keys).toHaveLength(10)
+            for (const key of hits.keys) expect(skip.has(key)).toBe(false)
+            const best = truth[q].filter((k) => !skip.has(k)).slice(0, 10)
+            found += hits.keys.filter((k) => best.includes(k)).length
+          })
+          return found / 200
+        }
+        expect(recall(new Set())).toBeGreaterThanOrEqual(0.9)
+        for (let i = 0; i < n; i += 850) {
+          const hits = index.search(row(data, i, wide), 3)
+          expect(hits.keys[0]).toBe(i)
+          expect(hits.distances[0]).toBeCloseTo(0, 3)
+        }
+        // Remove every query's best hit: none may come back, and the rest are still found.
+        const removed = new Set(truth.map((t) => t[0]))
+        for (const key of removed) expect(index.remove(key)).toBe(true)
+        expect(recall(removed)).toBeGreaterThanOrEqual(0.9)
+      })
+    }
 
     for (const quantization of ['f16', 'i8'] as const) {
       it(`stores ${quantization} vectors and still finds exact matches`, async () => {

@@ -153,6 +153,125 @@ static int use_fast_metric(index_t* index) {
     return 0;
 }
 
+// Query path. At 100k x 128-d the vectors (51 MB) outgrow the caches and a search spends most of
+// its time waiting on one vector's cache misses after another: WebAssembly has no prefetch
+// instruction, so before measuring a node's unvisited neighbours we read one word per cache line
+// of each of their vectors. Those loads are independent, so their misses overlap instead of
+// queueing. usearch's inner index takes such a prefetch callback; index_dense_t does not pass
+// one, so this path calls the inner index directly, with the same search algorithm and results.
+namespace fast_search {
+
+using typed_t = index_gt<default_distance_t, default_key_t, default_slot_t, aligned_allocator_gt<byte_t, 64>,
+                         memory_mapping_allocator_gt<64>>;
+using lookup_t = buffer_gt<byte_t*, aligned_allocator_gt<byte_t*, 64>>;
+using kernel_t = float (*)(std::size_t, std::size_t, std::size_t);
+
+// Standard C++: an explicit instantiation may name private members. This reads index_dense_t's
+// inner graph and its slot -> vector table, which it has no accessors for.
+template <typename tag_at, typename tag_at::type member_ak> struct grant {
+    friend typename tag_at::type get(tag_at) noexcept { return member_ak; }
+};
+struct typed_tag {
+    using type = typed_t* index_t::*;
+    friend type get(typed_tag) noexcept;
+};
+struct lookup_tag {
+    using type = lookup_t index_t::*;
+    friend type get(lookup_tag) noexcept;
+};
+template struct grant<typed_tag, &index_t::typed_>;
+template struct grant<lookup_tag, &index_t::vectors_lookup_>;
+
+// Below this much vector data the caches hold it and touching first only adds work.
+static constexpr std::size_t touch_above_bytes = std::size_t(16) << 20;
+
+// The metric index_dense_t would use (vector of a slot, our f32 kernel), without the indirection.
+template <kernel_t kernel_ak> struct metric_t {
+    byte_t* const* lookup;
+    std::size_t dims;
+    template <typename member_at> inline float operator()(byte_t const* query, member_at const& member) const noexcept {
+        return kernel_ak(reinterpret_cast<std::size_t>(query), reinterpret_cast<std::size_t>(lookup[get_slot(member)]),
+                         dims);
+    }
+};
+
+static volatile std::uint32_t sink;
+
+struct touch_t {
+    byte_t* const* lookup;
+    std::size_t lines;
+    template <typename iterator_at> inline void operator()(iterator_at begin, iterator_at end) const noexcept {
+        std::uint32_t const* vectors[64];
+        std::size_t count = 0;
+        for (; begin != end && count != 64; ++begin)
+            vectors[count++] = reinterpret_cast<std::uint32_t const*>(lookup[get_slot(begin)]);
+        // First lines of every vector, then second lines...: the earliest misses start first.
+        std::uint32_t any = 0;
+        for (std::size_t line = 0; line != lines; ++line)
+            for (std::size_t i = 0; i != count; ++i)
+                any |= vectors[i][line * 16];
+        sink = any; // keeps the loads
+    }
+};
+
+// Skips removed entries, exactly as index_dense_t's own search does.
+struct not_free_t {
+    default_key_t free_key;
+    template <typename member_at> inline bool operator()(member_at const& member) const noexcept {
+        return static_cast<default_key_t>(member.key) != free_key;
+    }
+};
+
+template <kernel_t kernel_ak, typename predicate_at>
+static int search_with(index_t* index, typed_t* typed, float const* query, std::uint32_t k, std::uint64_t* keys,
+                       float* distances, predicate_at&& predicate) {
+    byte_t* const* lookup = (index->*get(lookup_tag{})).data();
+    std::size_t dims = index->dimensions();
+    index_search_config_t config;
+    config.thread = 0; // WebAssembly here is single-threaded: one search context
+    config.expansion = index->expansion_search();
+    metric_t<kernel_ak> metric{lookup, dims};
+    byte_t const* q = reinterpret_cast<byte_t const*>(query);
+    std::size_t bytes = dims * sizeof(float);
+    auto result = typed->size() * bytes > touch_above_bytes
+                      ? typed->search(q, k, metric, config, predicate, touch_t{lookup, (bytes + 63) / 64})
+                      : typed->search(q, k, metric, config, predicate);
+    if (!result)
+        return fail(result.error);
+    return static_cast<int>(result.dump_to(keys, distances));
+}
+
+template <kernel_t kernel_ak>
+static int search_direct(index_t* index, typed_t* typed, float const* query, std::uint32_t k, std::uint64_t* keys,
+                         float* distances) {
+    // Without removed entries the free-key check cannot fail; skipping it saves reading each
+    // accepted candidate's node record.
+    if (index->size() == typed->size())
+        return search_with<kernel_ak>(index, typed, query, k, keys, distances, dummy_predicate_t{});
+    return search_with<kernel_ak>(index, typed, query, k, keys, distances,
+                                  not_free_t{default_free_value<default_key_t>()});
+}
+
+} // namespace fast_search
+
+// f32 indexes take the direct path; f16/i8 (and an index with no search context) take usearch's.
+static int search_into(index_t* index, float const* query, std::uint32_t k, std::uint64_t* keys, float* distances) {
+    using namespace fast_search;
+    typed_t* typed = index->*get(typed_tag{});
+    if (index->scalar_kind() == scalar_kind_t::f32_k && typed->limits().threads() > 0) {
+        switch (index->metric_kind()) {
+        case metric_kind_t::l2sq_k: return search_direct<&kernels::l2sq>(index, typed, query, k, keys, distances);
+        case metric_kind_t::ip_k: return search_direct<&kernels::ip>(index, typed, query, k, keys, distances);
+        case metric_kind_t::cos_k: return search_direct<&kernels::cos>(index, typed, query, k, keys, distances);
+        default: break;
+        }
+    }
+    auto result = index->search(query, k);
+    if (!result)
+        return fail(result.error);
+    return static_cast<int>(result.dump_to(keys, distances));
+}
+
 extern "C" {
 
 char const* fl_last_error() { return last_error.c_str(); }
@@ -224,16 +343,13 @@ int fl_add_one(index_t* index, double key, float const* vector) {
 }
 
 int fl_search_one(index_t* index, float const* query, std::uint32_t k, double* keys, float* distances) {
-    auto result = index->search(query, k);
-    if (!result)
-        return fail(result.error);
     static std::vector<std::uint64_t> raw;
     if (raw.size() < k)
         raw.resize(k);
-    std::size_t found = result.dump_to(raw.data(), distances);
-    for (std::size_t i = 0; i != found; ++i)
+    int found = search_into(index, query, k, raw.data(), distances);
+    for (int i = 0; i < found; ++i)
         keys[i] = static_cast<double>(raw[i]);
-    return static_cast<int>(found);
+    return found;
 }
 
 int fl_remove(index_t* index, std::uint64_t key) {
@@ -250,10 +366,10 @@ int fl_search_many(index_t* index, float const* queries, std::uint32_t count, st
                    std::uint64_t* keys, float* distances, std::uint32_t* found) {
     std::size_t dims = index->dimensions();
     for (std::uint32_t i = 0; i != count; ++i) {
-        auto result = index->search(queries + i * dims, k);
-        if (!result)
-            return fail(result.error);
-        found[i] = static_cast<std::uint32_t>(result.dump_to(keys + i * k, distances + i * k));
+        int hits = search_into(index, queries + i * dims, k, keys + i * k, distances + i * k);
+        if (hits < 0)
+            return -1;
+        found[i] = static_cast<std::uint32_t>(hits);
     }
     return 0;
 }
