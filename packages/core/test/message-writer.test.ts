@@ -1,8 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { LARGE_BYTES } from '../src/codec/message-writer.js'
+import { readMessage } from '../src/codec/message-reader.js'
+import { LARGE_BYTES, writeMessageParts } from '../src/codec/message-writer.js'
 import {
   decodeMessage,
+  decodeMessageCbor,
   encodeMessage,
   encodeMessageCbor,
   encodeMessageParts,
@@ -21,7 +23,15 @@ const concat = (parts: Uint8Array[]): Uint8Array => {
 }
 
 /** cbor-x hands back Node Buffers: compare the bytes as hex (a short diff when they differ). */
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+const HEX = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, '0'))
+const hex = (b: Uint8Array): string => {
+  let s = ''
+  for (const x of b) s += HEX[x]
+  return s
+}
+/** A message as a string, bytes in hex and their class named: deep equality without vitest's slow diff of large arrays. */
+const canon = (m: unknown): string =>
+  JSON.stringify(m, (_k, v) => (v instanceof Uint8Array ? `${v.constructor.name}:${hex(v)}` : v))
 
 // Numbers at every CBOR header boundary, plus values the fast writer leaves to cbor-x.
 const num = fc.oneof(
@@ -138,5 +148,39 @@ describe('fast message writer', () => {
       parts: encodeMessageParts(m),
     }))
     for (const { m, parts } of outs) expect(hex(concat(parts))).toBe(hex(encodeMessageCbor(m)))
+  })
+})
+
+describe('fast message reader', () => {
+  it('reads any message as the cbor-x path does', () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        const bytes = encodeMessage(m)
+        // What the fast writer covers (uint32 numbers, ASCII), the fast reader reads.
+        if (writeMessageParts(m) !== undefined) expect(readMessage(bytes)).toBeDefined()
+        expect(canon(decodeMessage(bytes))).toBe(canon(decodeMessageCbor(bytes)))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('on mutated frames, accepts only what cbor-x accepts, with the same result', () => {
+    const small = message.filter((m) => encodeMessage(m).byteLength < 4096)
+    fc.assert(
+      fc.property(
+        small,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        (m, edits, cut) => {
+          const bytes = encodeMessage(m).slice()
+          for (const [at, v] of edits) bytes[at % bytes.length] = v
+          const frame = cut % 5 === 0 ? bytes.subarray(0, cut % bytes.length) : bytes
+          const fast = readMessage(frame)
+          if (fast === undefined) return
+          expect(canon(fast)).toBe(canon(decodeMessageCbor(frame)))
+        },
+      ),
+      { numRuns: 3000 },
+    )
   })
 })

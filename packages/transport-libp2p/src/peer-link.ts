@@ -24,8 +24,12 @@ export interface BackOff {
  */
 const HIGH_WATER_BYTES = 256 * 1024
 const LOW_WATER_BYTES = 64 * 1024
-/** Small frames queued together leave in one write of at most this many bytes. */
-const BATCH_BYTES = 64 * 1024
+/**
+ * Frames queued together leave in one write of at most this many bytes, and no more than
+ * takes the stream's buffer to HIGH_WATER_BYTES: fewer, fuller muxer frames and native writes
+ * (QUIC has one write in flight per stream) without raising the bound on unsent bytes.
+ */
+const BATCH_BYTES = 256 * 1024
 
 /**
  * A frame kept as its length prefix and payload parts (large byte strings are the caller's own
@@ -155,7 +159,7 @@ export class PeerLink {
           if (this.stream === stream) this.stream = undefined
           break
         }
-        stream.send(this.takeBatch())
+        stream.send(this.takeBatch(Math.min(BATCH_BYTES, HIGH_WATER_BYTES - stream.writeBufferLength)))
         if (stream.writeBufferLength > HIGH_WATER_BYTES) await this.drained(stream)
       }
     } catch {
@@ -194,15 +198,15 @@ export class PeerLink {
   }
 
   /**
-   * Dequeues frames up to BATCH_BYTES (at least one) as one write: one muxer frame carries
+   * Dequeues frames up to `budget` bytes (at least one) as one write: one muxer frame carries
    * many small Raft frames instead of one each.
    */
-  private takeBatch(): Uint8ArrayList {
+  private takeBatch(budget: number): Uint8ArrayList {
     const batch = new Uint8ArrayList()
     while (this.queuedFrames > 0) {
       const item = this.queue[this.head]
       const n = size(item)
-      if (batch.byteLength > 0 && batch.byteLength + n > BATCH_BYTES) break
+      if (batch.byteLength > 0 && batch.byteLength + n > budget) break
       this.queue[this.head++] = undefined as unknown as Queued
       this.queuedBytes -= n
       this.counters.sent(item.type, item.bytes)

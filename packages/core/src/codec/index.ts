@@ -3,6 +3,7 @@ export { CodecError } from './errors.js'
 export {
   decodeEntry,
   decodeMessage,
+  decodeMessageCbor,
   decodeSnapshotMeta,
   encodeEntry,
   encodeMessage,

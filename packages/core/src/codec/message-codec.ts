@@ -1,6 +1,7 @@
 import type { ConfState, Entry, Message, SnapshotChunk, SnapshotMeta } from '../raft/messages.js'
 import { decodeCbor, encodeCbor } from './codec.js'
 import { CodecError } from './errors.js'
+import { readMessage } from './message-reader.js'
 import { writeMessageParts } from './message-writer.js'
 
 /** Wire version of Raft messages; bump on any incompatible change. */
@@ -141,6 +142,11 @@ function numeric(v: unknown, field: string): number | undefined {
 
 /** Decodes one message; throws CodecError on anything malformed, never anything else. */
 export function decodeMessage(bytes: Uint8Array): Message {
+  return readMessage(bytes) ?? decodeMessageCbor(bytes)
+}
+
+/** The message decoded by cbor-x alone: the reference for what is valid and what it means. */
+export function decodeMessageCbor(bytes: Uint8Array): Message {
   let w: WireMessage
   try {
     w = decodeCbor<WireMessage>(bytes)
