@@ -220,15 +220,18 @@ export class Libp2pTransport implements Transport {
     if (stream.remoteWriteStatus === 'closed') queueMicrotask(remoteDone)
     stream.addEventListener('message', (e) => {
       if (this.closed) return
-      const chunk = e.data instanceof Uint8Array ? e.data : e.data.subarray()
-      let frames: Uint8Array[]
-      try {
-        frames = decoder.push(chunk)
-      } catch (err) {
-        this.reject(stream, 'oversized', err as Error)
-        return
+      // A list's chunks go in one by one: flattening it first would copy every byte once more.
+      const chunks = e.data instanceof Uint8Array ? [e.data] : e.data
+      for (const chunk of chunks) {
+        let frames: Uint8Array[]
+        try {
+          frames = decoder.push(chunk)
+        } catch (err) {
+          this.reject(stream, 'oversized', err as Error)
+          return
+        }
+        for (const frame of frames) if (!this.deliver(stream, frame, peer)) return
       }
-      for (const frame of frames) if (!this.deliver(stream, frame, peer)) return
     })
   }
 

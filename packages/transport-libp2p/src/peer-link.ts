@@ -22,8 +22,8 @@ export interface BackOff {
  * not that this stream's buffer emptied; so the pump bounds the stream's own buffer rather than
  * trusting `send()`'s result, else frames pile up unbounded behind a slow reader.
  */
-const HIGH_WATER_BYTES = 256 * 1024
-const LOW_WATER_BYTES = 64 * 1024
+export const HIGH_WATER_BYTES = 256 * 1024
+export const LOW_WATER_BYTES = 64 * 1024
 /**
  * Frames queued together leave in one write of at most this many bytes, and no more than
  * takes the stream's buffer to HIGH_WATER_BYTES: fewer, fuller muxer frames and native writes
