@@ -59,6 +59,8 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  */
 export class FrameDecoder {
   private chunks: Uint8Array[] = []
+  /** Bytes of chunks[0] already consumed: advancing it costs no new view per frame. */
+  private offset = 0
   private buffered = 0
   /** Length of the frame being read, once its header is complete. */
   private expected = -1
@@ -90,8 +92,9 @@ export class FrameDecoder {
     let value = 0
     let scale = 1
     let read = 0
-    for (const chunk of this.chunks) {
-      for (let i = 0; i < chunk.byteLength; i++) {
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]
+      for (let i = c === 0 ? this.offset : 0; i < chunk.byteLength; i++) {
         const byte = chunk[i]
         value += (byte & 0x7f) * scale
         scale *= 128
@@ -104,7 +107,7 @@ export class FrameDecoder {
         }
         if ((byte & 0x80) === 0) {
           if (value === 0) throw new FrameError('ERR_FRAME_EMPTY', 'frame length is zero')
-          this.take(read)
+          this.skip(read)
           this.expected = value
           return true
         }
@@ -114,27 +117,39 @@ export class FrameDecoder {
     return false
   }
 
-  /** Removes and returns the first `n` buffered bytes. */
+  /** Drops the first `n` buffered bytes. */
+  private skip(n: number): void {
+    this.buffered -= n
+    while (n > 0) {
+      const left = this.chunks[0].byteLength - this.offset
+      if (n < left) {
+        this.offset += n
+        return
+      }
+      n -= left
+      this.chunks.shift()
+      this.offset = 0
+    }
+  }
+
+  /** Removes and returns the first `n` buffered bytes (a view when they lie in one chunk). */
   private take(n: number): Uint8Array {
     const first = this.chunks[0]
     let out: Uint8Array
-    if (first.byteLength >= n) {
-      out = first.subarray(0, n)
-      if (first.byteLength === n) this.chunks.shift()
-      else this.chunks[0] = first.subarray(n)
+    if (first.byteLength - this.offset >= n) {
+      out = first.subarray(this.offset, this.offset + n)
     } else {
       out = new Uint8Array(n)
       let at = 0
-      while (at < n) {
-        const c = this.chunks[0]
-        const part = Math.min(c.byteLength, n - at)
-        out.set(c.subarray(0, part), at)
+      for (let c = 0; at < n; c++) {
+        const chunk = this.chunks[c]
+        const from = c === 0 ? this.offset : 0
+        const part = Math.min(chunk.byteLength - from, n - at)
+        out.set(chunk.subarray(from, from + part), at)
         at += part
-        if (part === c.byteLength) this.chunks.shift()
-        else this.chunks[0] = c.subarray(part)
       }
     }
-    this.buffered -= n
+    this.skip(n)
     return out
   }
 }
