@@ -3,11 +3,9 @@ export { CodecError } from './errors.js'
 export {
   decodeEntry,
   decodeMessage,
-  decodeMessageCbor,
   decodeSnapshotMeta,
   encodeEntry,
   encodeMessage,
-  encodeMessageCbor,
   encodeMessageParts,
   encodeSnapshotMeta,
   MESSAGE_CODEC_VERSION,

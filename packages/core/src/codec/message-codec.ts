@@ -1,8 +1,6 @@
 import type { ConfState, Entry, Message, SnapshotChunk, SnapshotMeta } from '../raft/messages.js'
 import { decodeCbor, encodeCbor } from './codec.js'
 import { CodecError } from './errors.js'
-import { readMessage } from './message-reader.js'
-import { writeMessageParts } from './message-writer.js'
 
 /** Wire version of Raft messages; bump on any incompatible change. */
 export const MESSAGE_CODEC_VERSION = 1
@@ -87,7 +85,6 @@ function decodeChunk(w: WireChunk): SnapshotChunk {
   return { meta: decodeSnapshotMeta(w[0]), offset: w[1], total: w[2], data: asBytes(w[3], 'snapshot chunk') }
 }
 
-/** The wire array of a message; cbor-x encodes it when the fast writer does not cover a value. */
 function toWire(m: Message): WireMessage {
   return [
     MESSAGE_CODEC_VERSION,
@@ -107,31 +104,13 @@ function toWire(m: Message): WireMessage {
   ]
 }
 
-/** The message encoded by cbor-x alone (the reference the fast writer must match byte for byte). */
-export function encodeMessageCbor(m: Message): Uint8Array {
+export function encodeMessage(m: Message): Uint8Array {
   return encodeCbor(toWire(m))
 }
 
-/**
- * The encoding of `m` as parts to write in order; large byte strings (entry data, snapshot
- * chunks) are the caller's own arrays, not copies, so they must not change until written.
- */
+/** The encoding of `m` as parts to write in order (one part: cbor-x encodes the whole message). */
 export function encodeMessageParts(m: Message): Uint8Array[] {
-  return writeMessageParts(m) ?? [encodeMessageCbor(m)]
-}
-
-export function encodeMessage(m: Message): Uint8Array {
-  const parts = encodeMessageParts(m)
-  if (parts.length === 1) return parts[0]
-  let n = 0
-  for (const p of parts) n += p.byteLength
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.byteLength
-  }
-  return out
+  return [encodeMessage(m)]
 }
 
 function numeric(v: unknown, field: string): number | undefined {
@@ -142,11 +121,6 @@ function numeric(v: unknown, field: string): number | undefined {
 
 /** Decodes one message; throws CodecError on anything malformed, never anything else. */
 export function decodeMessage(bytes: Uint8Array): Message {
-  return readMessage(bytes) ?? decodeMessageCbor(bytes)
-}
-
-/** The message decoded by cbor-x alone: the reference for what is valid and what it means. */
-export function decodeMessageCbor(bytes: Uint8Array): Message {
   let w: WireMessage
   try {
     w = decodeCbor<WireMessage>(bytes)
