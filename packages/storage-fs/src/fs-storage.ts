@@ -1,6 +1,7 @@
 import { mkdir, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
+  checkAppend,
   type Entry,
   type HardState,
   type SaveBatch,
@@ -229,7 +230,7 @@ export class FsStorage implements Storage {
         continue
       }
       const list = save.batch.entries ?? []
-      const invalid = this.validate(list, last)
+      const invalid = checkAppend(list, this.log.firstIndex, last)
       if (invalid) {
         save.reject(invalid)
         continue
@@ -259,22 +260,6 @@ export class FsStorage implements Storage {
     this.groupCommits++
     this.savesDone += group.length
     for (const s of group) s.resolve()
-  }
-
-  private validate(list: Entry[], last: number): StorageError | null {
-    if (list.length === 0) return null
-    const first = list[0].index
-    if (first < this.log.firstIndex)
-      return new StorageError('ERR_COMPACTED', `append at ${first} below first index ${this.log.firstIndex}`)
-    if (first > last + 1)
-      return new StorageError('ERR_INVALID', `append at ${first} leaves a gap after ${last}`)
-    for (let i = 1; i < list.length; i++)
-      if (list[i].index !== first + i)
-        return new StorageError(
-          'ERR_INVALID',
-          `entries[${i}].index is ${list[i].index}, expected ${first + i}`,
-        )
-    return null
   }
 
   /** Runs file work; a failure poisons the store, since what reached the disk is unknown. */

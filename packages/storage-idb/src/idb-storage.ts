@@ -1,4 +1,5 @@
 import {
+  checkAppend,
   type Entry,
   type EntryType,
   type HardState,
@@ -267,7 +268,7 @@ export class IdbStorage implements Storage {
     while (this.queue.length > 0) {
       const save = this.queue.shift()!
       const list = save.batch.entries ?? []
-      const invalid = this.validate(list, last)
+      const invalid = checkAppend(list, this.state.firstIndex, last)
       if (invalid) {
         save.reject(invalid)
         continue
@@ -301,25 +302,6 @@ export class IdbStorage implements Storage {
     this.state.lastIndex = last
     if (hardState) this.state.hardState = { ...hardState }
     for (const s of group) s.resolve()
-  }
-
-  private validate(list: Entry[], last: number): StorageError | null {
-    if (list.length === 0) return null
-    const first = list[0].index
-    if (first < this.state.firstIndex)
-      return new StorageError(
-        'ERR_COMPACTED',
-        `append at ${first} below first index ${this.state.firstIndex}`,
-      )
-    if (first > last + 1)
-      return new StorageError('ERR_INVALID', `append at ${first} leaves a gap after ${last}`)
-    for (let i = 1; i < list.length; i++)
-      if (list[i].index !== first + i)
-        return new StorageError(
-          'ERR_INVALID',
-          `entries[${i}].index is ${list[i].index}, expected ${first + i}`,
-        )
-    return null
   }
 
   /** Waits for a transaction; an abort (quota, I/O) leaves the database as it was. */

@@ -1,7 +1,7 @@
 // Follower and candidate behaviour: accepting appends, heartbeats and snapshot chunks from the
 // leader, forwarding requests to it, and counting votes.
 
-import { concatBytes } from './bytes.js'
+import { concatBytes } from '../bytes.js'
 import { campaign, hup, poll } from './election.js'
 import { type Message, MessageType, NONE, type Snapshot } from './messages.js'
 import type { Raft } from './raft.js'
@@ -39,6 +39,8 @@ export function stepCandidate(r: Raft, m: Message): void {
 }
 
 function handleFromLeader(r: Raft, m: Message): void {
+  // To a witness: every data member holds the log up to here, so it may drop that much.
+  if (m.dataMatch !== undefined) r.witnessSafeIndex = Math.max(r.witnessSafeIndex, m.dataMatch)
   if (m.type === MessageType.App) handleAppend(r, m)
   else if (m.type === MessageType.Heartbeat) handleHeartbeat(r, m)
   else handleSnapshotChunk(r, m)
@@ -93,7 +95,6 @@ export function stepFollower(r: Raft, m: Message): void {
 
 export function handleAppend(r: Raft, m: Message): void {
   const index = m.index ?? 0
-  if (m.dataMatch !== undefined) r.witnessSafeIndex = Math.max(r.witnessSafeIndex, m.dataMatch)
   if (index < r.log.committed) {
     r.send({ type: MessageType.AppResp, to: m.from, index: r.log.committed })
     return
@@ -115,7 +116,6 @@ export function handleAppend(r: Raft, m: Message): void {
 }
 
 export function handleHeartbeat(r: Raft, m: Message): void {
-  if (m.dataMatch !== undefined) r.witnessSafeIndex = Math.max(r.witnessSafeIndex, m.dataMatch)
   r.log.commitTo(Math.min(m.commit ?? 0, r.log.lastIndex()))
   r.send({ type: MessageType.HeartbeatResp, to: m.from, index: m.index, context: m.context })
 }
@@ -149,7 +149,7 @@ export function handleSnapshotChunk(r: Raft, m: Message): void {
     return
   }
   r.incoming = null
-  const data = concatBytes(inc.parts, inc.total)
+  const data = concatBytes(inc.parts)
   if (restore(r, { meta: inc.meta, data })) {
     r.send({ type: MessageType.AppResp, to: m.from, index: r.log.lastIndex() })
   } else {

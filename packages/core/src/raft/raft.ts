@@ -66,8 +66,6 @@ export class Raft {
   /** Last lease expiry seen while leader: used only by the leaseAfterStepDown fault. */
   staleLeaseExpiry = Number.NEGATIVE_INFINITY
   freshness: Freshness | null = null
-  /** Leader to witness: every data voter holds entries up to here. */
-  dataMatch = 0
   /** How often a deliberately broken rule (config.faults) changed the outcome. */
   faultHits = 0
   /** Reported by the leader to this witness. */

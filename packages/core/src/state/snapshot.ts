@@ -1,3 +1,4 @@
+import { concatBytes } from '../bytes.js'
 import { decodeCbor, encodeCbor } from '../codec/index.js'
 import type { IndexFactory } from '../vector/index.js'
 import { Collection } from './collection.js'
@@ -153,7 +154,7 @@ async function readInto(
         if (!current) throw new SnapshotError('index before a collection')
         parts.push(c.bytes)
         if (c.last) {
-          finishCollection(current, concat(parts), expected)
+          finishCollection(current, concatBytes(parts), expected)
           current = undefined
           parts = []
         }
@@ -178,15 +179,4 @@ function finishCollection(c: Collection, bytes: Uint8Array, expected: number): v
   for (const key of c.items.keys())
     if (!c.index.contains(key))
       throw new SnapshotError(`collection ${c.name}: key ${key} missing from the index`)
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }

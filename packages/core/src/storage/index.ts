@@ -1,3 +1,4 @@
+export { checkAppend } from './check-append.js'
 export { MemoryStorage } from './memory-storage.js'
 export {
   type SaveBatch,

@@ -1,4 +1,6 @@
+import { concatBytes } from '../bytes.js'
 import type { Entry, HardState, SnapshotMeta } from '../raft/messages.js'
+import { checkAppend } from './check-append.js'
 import {
   type SaveBatch,
   type SnapshotWriteOptions,
@@ -33,17 +35,10 @@ export class MemoryStorage implements Storage {
   async save(batch: SaveBatch): Promise<void> {
     this.checkOpen()
     const entries = batch.entries ?? []
+    const invalid = checkAppend(entries, this.offset, this.offset + this.log.length - 1)
+    if (invalid) throw invalid
     if (entries.length > 0) {
       const first = entries[0].index
-      const last = this.offset + this.log.length - 1
-      if (first < this.offset)
-        throw new StorageError('ERR_COMPACTED', `append at ${first} below first index ${this.offset}`)
-      if (first > last + 1)
-        throw new StorageError('ERR_INVALID', `append at ${first} leaves a gap after ${last}`)
-      entries.forEach((e, i) => {
-        if (e.index !== first + i)
-          throw new StorageError('ERR_INVALID', `entries[${i}].index is ${e.index}, expected ${first + i}`)
-      })
       this.log = this.log.slice(0, first - this.offset).concat(entries.map((e) => ({ ...e })))
     }
     if (batch.hardState) this.hardState = { ...batch.hardState }
@@ -75,7 +70,7 @@ export class MemoryStorage implements Storage {
     this.checkOpen()
     const parts: Uint8Array[] = []
     for await (const chunk of chunks) parts.push(chunk)
-    this.snapshotData = concat(parts)
+    this.snapshotData = concatBytes(parts)
     this.snapshotMeta = structuredClone(meta)
     if (options.replaceLog) {
       this.log = []
@@ -119,15 +114,4 @@ export class MemoryStorage implements Storage {
   private checkOpen(): void {
     if (this.closed) throw new StorageError('ERR_CLOSED', 'storage is closed')
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }
