@@ -1,0 +1,2 @@
+export { PeerError, type PeerErrorCode, type PeerErrorDetails } from './errors.js'
+export type * from './types.js'
