@@ -57,6 +57,11 @@ function peerOptions(command: Command): Command {
       ),
     )
     .addOption(new Option('--priority <n>', 'election priority (higher leads)').env('FLOTILLA_PRIORITY'))
+    .addOption(
+      new Option('--snapshot-entries <n>', 'snapshot and compact after this many entries').env(
+        'FLOTILLA_SNAPSHOT_ENTRIES',
+      ),
+    )
 }
 
 interface RawOptions {
@@ -75,6 +80,7 @@ interface RawOptions {
   tickMs?: string
   electionTicks?: string
   priority?: string
+  snapshotEntries?: string
 }
 
 /** Only what was given (flag or environment), so that the config file fills the rest. */
@@ -94,6 +100,7 @@ function given(raw: RawOptions): Partial<PeerConfig> {
     tickMs: raw.tickMs,
     electionTicks: raw.electionTicks,
     priority: raw.priority,
+    snapshotEntries: raw.snapshotEntries,
   }
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k]
   return out as Partial<PeerConfig>

@@ -28,6 +28,8 @@ export interface PeerConfig {
   electionTicks: number
   /** Election priority (higher is preferred as leader). */
   priority: number
+  /** Take a snapshot (and compact the log) after this many applied entries. */
+  snapshotEntries: number
 }
 
 export const DEFAULTS: Omit<PeerConfig, 'data'> = {
@@ -42,6 +44,7 @@ export const DEFAULTS: Omit<PeerConfig, 'data'> = {
   tickMs: 100,
   electionTicks: 10,
   priority: 1,
+  snapshotEntries: 10_000,
 }
 
 export const CONFIG_FILE = 'flotilla.json'
@@ -75,7 +78,7 @@ export function resolveConfig(given: Partial<PeerConfig>, file: Partial<PeerConf
   if (config.role !== 'data' && config.role !== 'witness') {
     throw new ConfigError('role', `must be data or witness, got "${config.role}"`)
   }
-  for (const key of ['bodyLimit', 'tickMs', 'electionTicks', 'priority'] as const) {
+  for (const key of ['bodyLimit', 'tickMs', 'electionTicks', 'priority', 'snapshotEntries'] as const) {
     const n = Number(config[key])
     if (!Number.isFinite(n) || n <= 0)
       throw new ConfigError(key, `must be a positive number, got "${config[key]}"`)

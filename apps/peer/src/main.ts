@@ -104,6 +104,7 @@ export async function startPeer(config: PeerConfig, log: Logger): Promise<Runnin
     role: config.role,
     ...(founders ? { bootstrap: founders.bootstrap } : {}),
     raft: { tickMs: config.tickMs, electionTicks: config.electionTicks, priority: config.priority },
+    snapshot: { entries: config.snapshotEntries },
   }).catch(async (error) => {
     await stopNetwork()
     throw error

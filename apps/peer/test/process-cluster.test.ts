@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type PeerProcess, TestCluster, until } from './support/processes.js'
+
+// Real processes: `flotilla-peer start` on loopback, storage-fs in temporary folders, libp2p
+// over TCP. Each shape: create, write, then read and search from every data peer at every level.
+
+const LEVELS = [
+  'consistency=linearizable',
+  'consistency=lease',
+  'consistency=bounded&maxStalenessMs=2000',
+  'consistency=local',
+]
+
+async function exerciseEveryPeer(cluster: TestCluster): Promise<void> {
+  const http = cluster.http
+  const [first, second] = cluster.dataPeers
+  const create = await http.send(`${first.url}/v1/collections/docs`, 'PUT', { dimensions: 3, metric: 'cos' })
+  expect(create.status).toBe(201)
+  // A write sent to any data peer (followers forward it) answers with the index it committed at.
+  const up = await http.send<{ index: number; upserted: number }>(
+    `${second.url}/v1/collections/docs/points`,
+    'POST',
+    {
+      points: [
+        { id: 'a', vector: [1, 0, 0], metadata: { title: 'first' } },
+        { id: 'b', vector: [0, 1, 0], metadata: { title: 'second' } },
+      ],
+    },
+  )
+  expect(up.status).toBe(200)
+  expect(up.body.upserted).toBe(2)
+  const index = up.body.index
+  for (const p of cluster.dataPeers) {
+    for (const level of LEVELS) {
+      const q = `${level}&minIndex=${index}`
+      const got = await http.get<{ metadata: { title: string } }>(
+        `${p.url}/v1/collections/docs/points/a?${q}`,
+      )
+      expect(got.status, `${p.id} ${level}`).toBe(200)
+      expect(got.body.metadata.title).toBe('first')
+      expect(Number(got.headers['flotilla-read-index'])).toBeGreaterThanOrEqual(index)
+      expect(got.headers['flotilla-staleness-ms']).toBeDefined()
+      const hits = await http.send<{ hits: Array<{ id: string }> }>(
+        `${p.url}/v1/collections/docs/search?${q}`,
+        'POST',
+        { vector: [0.9, 0.1, 0], k: 2 },
+      )
+      expect(hits.status, `${p.id} ${level} search`).toBe(200)
+      expect(hits.body.hits.map((h) => h.id)).toEqual(['a', 'b'])
+    }
+  }
+}
+
+describe('three data peers', () => {
+  let cluster: TestCluster
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ data: 3 })
+  })
+  afterAll(async () => cluster?.stop())
+
+  it('creates, writes, reads and searches from every peer at every consistency level', async () => {
+    await exerciseEveryPeer(cluster)
+  })
+
+  it('refuses bad input with 400 naming the field, stores nothing, and answers 404s', async () => {
+    const http = cluster.http
+    const url = cluster.dataPeers[2].url
+    const before = await http.get<{ count: number }>(`${url}/v1/collections/docs`)
+    const wrong = await http.send<{ error: { code: string; field: string } }>(
+      `${url}/v1/collections/docs/points`,
+      'POST',
+      { points: [{ id: 'z', vector: [1, 2] }] },
+    )
+    expect(wrong.status).toBe(400)
+    expect(wrong.body.error.code).toBe('ERR_DIMENSION_MISMATCH')
+    expect(wrong.body.error.field).toMatch(/vector/)
+    const malformed = await http.send(`${url}/v1/collections/docs/points`, 'POST', '{"points": [')
+    expect(malformed.status).toBe(400)
+    expect((await http.get(`${url}/v1/collections/nope/points/a`)).status).toBe(404)
+    expect((await http.get(`${url}/v1/collections/docs/points/none`)).status).toBe(404)
+    const after = await http.get<{ count: number }>(`${url}/v1/collections/docs?minIndex=0`)
+    expect(after.body.count).toBe(before.body.count)
+    const logs = cluster.peers.map((p) => p.output).join('')
+    expect(logs).not.toContain('"z"')
+  })
+
+  it('exports Prometheus metrics, health and readiness', async () => {
+    const p = cluster.dataPeers[0]
+    const metrics = await cluster.http.get<string>(`${p.url}/metrics`)
+    expect(metrics.status).toBe(200)
+    for (const name of [
+      'flotilla_raft_term',
+      'flotilla_raft_commit_index',
+      'flotilla_fsync_seconds_bucket',
+      'flotilla_apply_seconds_count',
+      'flotilla_http_requests_total',
+      'libp2p_',
+    ]) {
+      expect(metrics.body).toContain(name)
+    }
+    expect((await cluster.http.get(`${p.url}/healthz`)).status).toBe(200)
+    expect((await cluster.http.get(`${p.url}/readyz`)).status).toBe(200)
+  })
+
+  it('refuses a second start on the same folder with a clear message', async () => {
+    const p = cluster.dataPeers[0]
+    const { spawnSync } = await import('node:child_process')
+    const { dirname, join } = await import('node:path')
+    const { fileURLToPath } = await import('node:url')
+    const bin = join(dirname(fileURLToPath(import.meta.url)), '../bin/flotilla-peer.js')
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'start', '--data', p.data, '--listen', '/ip4/127.0.0.1/tcp/0', '--http', ''],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    )
+    expect(r.status).toBe(3)
+    expect(r.stderr).toMatch(/locked by process \d+/)
+  })
+
+  it('on SIGTERM a leader hands over, then the process exits cleanly', async () => {
+    const leader = await cluster.leader()
+    leader.signal('SIGTERM')
+    expect(await leader.exited).toBe(0)
+    const lines = leader.logs()
+    const stopping = lines.findIndex((l) => l.event === 'stopping')
+    // It stepped down (leadership handed over) before it stopped.
+    const steppedDown = lines.findIndex((l, i) => i > stopping && l.event === 'role' && l.role === 'follower')
+    expect(stopping).toBeGreaterThan(0)
+    expect(steppedDown).toBeGreaterThan(stopping)
+    expect(lines.at(-1)?.event).toBe('stopped')
+    const rest = cluster.peers.filter((p) => p !== leader)
+    const next = await until('a new leader', async () => {
+      const s = await cluster.status(rest[0])
+      return s.leader && s.leader !== leader.id ? s.leader : undefined
+    })
+    expect(rest.map((p) => p.id)).toContain(next)
+    cluster.startPeer(leader)
+    await cluster.waitReady()
+  })
+})
+
+describe('two data peers and a witness', () => {
+  let cluster: TestCluster
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ data: 2, witnesses: 1 })
+  })
+  afterAll(async () => cluster?.stop())
+
+  it('creates, writes, reads and searches from every data peer at every level; the witness serves none', async () => {
+    await exerciseEveryPeer(cluster)
+    const witness = cluster.peers.find((p) => p.role === 'witness') as PeerProcess
+    const r = await cluster.http.get<{ error: { code: string } }>(
+      `${witness.url}/v1/collections/docs/points/a`,
+    )
+    expect(r.status).toBe(421)
+    expect(r.body.error.code).toBe('ERR_WITNESS')
+  })
+})
