@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type PeerProcess, TestCluster, until } from './support/processes.js'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { FAST, PeerProcess, TestCluster, until } from './support/processes.js'
 
 // Real processes: `flotilla-peer start` on loopback, storage-fs in temporary folders, libp2p
 // over TCP. Each shape: create, write, then read and search from every data peer at every level.
@@ -54,12 +58,78 @@ async function exerciseEveryPeer(cluster: TestCluster): Promise<void> {
 describe('three data peers', () => {
   let cluster: TestCluster
   beforeAll(async () => {
-    cluster = await TestCluster.start({ data: 3 })
+    // Snapshots every 40 entries, so that a peer added later has to receive one.
+    cluster = await TestCluster.start({ data: 3, args: [...FAST, '--snapshot-entries', '40'] })
   })
   afterAll(async () => cluster?.stop())
 
   it('creates, writes, reads and searches from every peer at every consistency level', async () => {
     await exerciseEveryPeer(cluster)
+  })
+
+  it('adds a fourth peer that joins as a learner, receives a snapshot and is promoted; then removes it', async () => {
+    const http = cluster.http
+    const leader = await cluster.leader()
+    expect((await http.send(`${leader.url}/v1/collections/grow`, 'PUT', { dimensions: 3, metric: 'l2sq' })).status).toBe(201)
+    let last = 0
+    for (let i = 0; i < 60; i++) {
+      const r = await http.send<{ index: number }>(`${leader.url}/v1/collections/grow/points`, 'POST', {
+        points: [{ id: `p${i}`, vector: [1, i + 1, 0], metadata: { i } }],
+      })
+      expect(r.status).toBe(200)
+      last = r.body.index
+    }
+    const fourth = await PeerProcess.create(cluster.root, 'd3')
+    // It asks a follower, which passes the request on to the leader.
+    const follower = cluster.peers.find((p) => p !== leader) as PeerProcess
+    fourth.start(['--join', follower.multiaddr, ...FAST])
+    try {
+      await until(
+        'the fourth peer to be a voter',
+        async () => (await cluster.status(leader)).members.some((m) => m.id === fourth.id && m.kind === 'voter'),
+        90_000,
+      )
+      const events = fourth.logs()
+      expect(events.some((l) => l.event === 'snapshot' && l.kind === 'installed')).toBe(true)
+      const got = await http.get<{ metadata: { i: number } }>(
+        `${fourth.url}/v1/collections/grow/points/p59?consistency=local&minIndex=${last}`,
+      )
+      expect(got.status).toBe(200)
+      expect(got.body.metadata.i).toBe(59)
+
+      const removed = await http.send(`${follower.url}/v1/members/${fourth.id}`, 'DELETE')
+      expect(removed.status).toBe(200)
+      const members = (await cluster.status(leader)).members.map((m) => m.id)
+      expect(members).not.toContain(fourth.id)
+      expect(members).toHaveLength(3)
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\nfourth peer's log:\n${fourth.output.slice(-3000)}`)
+    } finally {
+      await fourth.kill()
+    }
+  }, 180_000)
+
+  it('answers a plain js-libp2p node: ping and identify', async () => {
+    const target = cluster.dataPeers[0]
+    const node = await createLibp2p({
+      addresses: { listen: [] },
+      transports: [(await import('@libp2p/tcp')).tcp()],
+      connectionEncrypters: [(await import('@libp2p/noise')).noise()],
+      streamMuxers: [(await import('@libp2p/yamux')).yamux()],
+      services: { identify: identify(), ping: ping() },
+    })
+    try {
+      const rtt = await node.services.ping.ping(multiaddr(target.multiaddr))
+      expect(rtt).toBeGreaterThanOrEqual(0)
+      const conn = node.getConnections()[0]
+      const record = await node.services.identify.identify(conn)
+      expect(record.peerId.toString()).toBe(target.id)
+      expect(record.protocols).toContain('/flotilla/raft/1.0.0')
+      expect(record.protocols).toContain('/ipfs/ping/1.0.0')
+      expect(record.listenAddrs.map(String)).toContain(`/ip4/127.0.0.1/tcp/${target.tcpPort}`)
+    } finally {
+      await node.stop()
+    }
   })
 
   it('refuses bad input with 400 naming the field, stores nothing, and answers 404s', async () => {
