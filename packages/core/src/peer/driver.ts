@@ -23,6 +23,7 @@ import { installSnapshot, maybeTakeSnapshot, type SnapshotState } from './snapsh
 import type { Clock, PeerEvents, PeerRole, Timers } from './types.js'
 
 const EMPTY = new Uint8Array(0)
+const LEADER_EARLY = new Set<number>([MessageType.App, MessageType.Heartbeat, MessageType.Snap])
 
 export interface DriverSettings {
   id: string
@@ -77,6 +78,7 @@ export class PeerDriver {
   private scheduled = false
   private idle: Promise<void> = Promise.resolve()
   private pendingHard: HardState | null = null
+  private durableHard: HardState | null = null
   private lastConf: string
 
   constructor(
@@ -201,13 +203,24 @@ export class PeerDriver {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.noticeSoftState(rd.softState.role, rd.softState.lead)
-    // 1. Persist: nothing leaves before what it depends on is durable.
+    // A leader may send its appends while it persists them (Raft thesis §10.2.1): it counts its
+    // own copy toward commit only once durable. Its term and vote are already durable.
+    const early = this.node.raft.role === 'leader' && !this.termOrVoteChanged(rd.hardState)
+    let rest = rd.messages
+    if (early) {
+      rest = []
+      for (const m of rd.messages)
+        if (LEADER_EARLY.has(m.type)) this.send(m)
+        else rest.push(m)
+    }
+    // 1. Persist: nothing else leaves before what it depends on is durable.
     if (rd.snapshot) await installSnapshot(this, rd.snapshot)
     const hard = rd.hardState ?? this.pendingHard
     if (rd.entries.length > 0 || (rd.hardState && rd.mustSync)) {
       const started = this.ticks.now()
       await this.storage.save({ entries: rd.entries, ...(hard ? { hardState: hard } : {}) })
       this.counters.fsync.observe((this.ticks.now() - started) / 1000)
+      if (hard) this.durableHard = hard
       this.pendingHard = null
     } else if (rd.hardState) {
       // Only the commit index moved: Raft can relearn it, so it rides with the next durable save.
@@ -227,10 +240,16 @@ export class PeerDriver {
       this.snapshot.index = rd.witnessCompact.index
     }
     // 2. Send.
-    for (const m of rd.messages) this.send(m)
+    for (const m of rest) this.send(m)
     // 3. Apply, in order.
     for (const e of rd.committedEntries) this.apply(e)
     this.readStates(rd)
+  }
+
+  private termOrVoteChanged(hard: HardState | null): boolean {
+    if (!hard) return false
+    const durable = this.durableHard ?? this.log.hardState()
+    return hard.term !== durable.term || hard.vote !== durable.vote
   }
 
   /** Read states are handed on through this hook (reads.ts). */
