@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createIndex, MemoryNetwork, openPeer, type Peer } from '@flotilla/core'
 import { openFsStorage } from '@flotilla/storage-fs'
+import { peerInternals } from '../packages/core/src/peer/internals.js'
 import { mixture } from './_vector-data.js'
 
 /**

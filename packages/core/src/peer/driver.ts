@@ -25,6 +25,26 @@ import type { Clock, PeerEvents, PeerRole, Timers } from './types.js'
 const EMPTY = new Uint8Array(0)
 const LEADER_EARLY = new Set<number>([MessageType.App, MessageType.Heartbeat, MessageType.Snap])
 
+/** Deliberately broken driver rules, for proving the simulator can fail. Never set outside tests. */
+export interface DriverFaults {
+  /** Send every message before the entries and hard state it depends on are durable. */
+  sendBeforePersist?: boolean
+  /** Serve reads by Raft's applied index instead of the state machine's. */
+  readFromRaftApplied?: boolean
+}
+
+/** Hooks the simulator checks safety through; called synchronously at each point. */
+export interface DriverObserver {
+  /** A Ready was taken from Raft (before anything in it is persisted). */
+  ready?(rd: Ready, node: RawNode): void
+  /** Its entries and hard state are durable; return true to crash the peer right here. */
+  persisted?(rd: Ready, node: RawNode): boolean | undefined
+  /** A committed entry was applied to the state machine. */
+  applied?(entry: Entry, result: ApplyResult): void
+  /** Raft advanced (commit or role may have moved). */
+  advanced?(node: RawNode): void
+}
+
 export interface DriverSettings {
   id: string
   role: PeerRole
@@ -37,6 +57,8 @@ export interface DriverSettings {
   raft: Omit<RaftConfig, 'id' | 'storage' | 'applied'>
   clock: Clock
   timers: Timers
+  faults: DriverFaults
+  observer: DriverObserver
 }
 
 export interface DriverParts {
@@ -146,7 +168,8 @@ export class PeerDriver {
 
   /** The state machine's applied index: reads and snapshots go by it, never by Raft's. */
   get applied(): number {
-    return this.sm ? this.sm.lastApplied : this.node.raft.log.applied
+    if (this.sm && !this.settings.faults.readFromRaftApplied) return this.sm.lastApplied
+    return this.node.raft.log.applied
   }
 
   get conf(): ConfState {
@@ -189,6 +212,7 @@ export class PeerDriver {
         await this.handleReady(rd)
         if (this.state !== 'running') return
         this.node.advance()
+        this.settings.observer.advanced?.(this.node)
         this.noticeConfChange()
         if (this.sm) await maybeTakeSnapshot(this)
         for (const fn of [...this.afterAdvance]) fn()
@@ -205,9 +229,13 @@ export class PeerDriver {
     if (rd.softState) this.noticeSoftState(rd.softState.role, rd.softState.lead)
     // A leader may send its appends while it persists them (Raft thesis §10.2.1): it counts its
     // own copy toward commit only once durable. Its term and vote are already durable.
+    this.settings.observer.ready?.(rd, this.node)
     const early = this.node.raft.role === 'leader' && !this.termOrVoteChanged(rd.hardState)
     let rest = rd.messages
-    if (early) {
+    if (this.settings.faults.sendBeforePersist) {
+      for (const m of rd.messages) this.send(m)
+      rest = []
+    } else if (early) {
       rest = []
       for (const m of rd.messages)
         if (LEADER_EARLY.has(m.type)) this.send(m)
@@ -238,6 +266,10 @@ export class PeerDriver {
       await this.storage.compact(rd.witnessCompact.index)
       this.log.createSnapshot(rd.witnessCompact, EMPTY)
       this.snapshot.index = rd.witnessCompact.index
+    }
+    if (this.settings.observer.persisted?.(rd, this.node)) {
+      this.halt()
+      return
     }
     // 2. Send.
     for (const m of rest) this.send(m)
@@ -270,6 +302,7 @@ export class PeerDriver {
     const started = this.ticks.now()
     const result = sm.apply(e.index, e.data)
     this.counters.apply.observe((this.ticks.now() - started) / 1000)
+    this.settings.observer.applied?.(e, result)
     this.snapshot.appliedBytes += e.data.length
     this.onApplied(e, result)
   }
@@ -342,6 +375,17 @@ export class PeerDriver {
   stopTimer(): void {
     if (this.timer !== null) this.settings.timers.clearTimeout(this.timer)
     this.timer = null
+  }
+
+  /**
+   * Stops dead, as a crashed process would: no cleanup, no storage call, nothing sent. The
+   * simulator's crash; storage keeps only what was durable.
+   */
+  halt(): void {
+    if (this.state !== 'running') return
+    this.state = 'closed'
+    this.stopTimer()
+    this.wakeWaiters()
   }
 
   /** Fail-stop: a local failure (storage, state machine) must not let this replica drift. */
