@@ -1,4 +1,4 @@
-export { type PeerConfig, resolveConfig } from './config.js'
+export { DEFAULTS, type PeerConfig, resolveConfig } from './config.js'
 export { createHttpApi, type HttpApiOptions } from './http/app.js'
 export type { MemberAdmin } from './http/members.js'
 export { createLogger } from './log.js'

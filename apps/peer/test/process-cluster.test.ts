@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FAST, PeerProcess, TestCluster, until } from './support/processes.js'
 
 // Real processes: `flotilla-peer start` on loopback, storage-fs in temporary folders, libp2p
@@ -70,7 +70,9 @@ describe('three data peers', () => {
   it('adds a fourth peer that joins as a learner, receives a snapshot and is promoted; then removes it', async () => {
     const http = cluster.http
     const leader = await cluster.leader()
-    expect((await http.send(`${leader.url}/v1/collections/grow`, 'PUT', { dimensions: 3, metric: 'l2sq' })).status).toBe(201)
+    expect(
+      (await http.send(`${leader.url}/v1/collections/grow`, 'PUT', { dimensions: 3, metric: 'l2sq' })).status,
+    ).toBe(201)
     let last = 0
     for (let i = 0; i < 60; i++) {
       const r = await http.send<{ index: number }>(`${leader.url}/v1/collections/grow/points`, 'POST', {
@@ -86,7 +88,8 @@ describe('three data peers', () => {
     try {
       await until(
         'the fourth peer to be a voter',
-        async () => (await cluster.status(leader)).members.some((m) => m.id === fourth.id && m.kind === 'voter'),
+        async () =>
+          (await cluster.status(leader)).members.some((m) => m.id === fourth.id && m.kind === 'voter'),
         90_000,
       )
       const events = fourth.logs()
@@ -183,12 +186,12 @@ describe('three data peers', () => {
       [bin, 'start', '--data', p.data, '--listen', '/ip4/127.0.0.1/tcp/0', '--http', ''],
       {
         encoding: 'utf8',
-        timeout: 60_000,
+        timeout: 110_000,
       },
     )
     expect(r.status).toBe(3)
     expect(r.stderr).toMatch(/locked by process \d+/)
-  })
+  }, 120_000)
 
   it('on SIGTERM a leader hands over, then the process exits cleanly', async () => {
     const leader = await cluster.leader()
@@ -209,7 +212,7 @@ describe('three data peers', () => {
     expect(rest.map((p) => p.id)).toContain(next)
     cluster.startPeer(leader)
     await cluster.waitReady()
-  })
+  }, 180_000)
 })
 
 describe('two data peers and a witness', () => {

@@ -13,7 +13,10 @@ describe('faults under load, three data peers', () => {
   beforeAll(async () => {
     cluster = await TestCluster.start({ data: 3 })
     const leader = await cluster.leader()
-    const created = await cluster.http.send(`${leader.url}/v1/collections/reg`, 'PUT', { dimensions: 4, metric: 'l2sq' })
+    const created = await cluster.http.send(`${leader.url}/v1/collections/reg`, 'PUT', {
+      dimensions: 4,
+      metric: 'l2sq',
+    })
     expect(created.status).toBe(201)
     workload = new Workload(
       cluster.http,
@@ -96,7 +99,9 @@ describe('faults under load, three data peers', () => {
     const leader = await cluster.leader()
     const commit = (await cluster.status(leader)).commit
     const ids = [...workload.attempted, ...Array.from({ length: 24 }, (_, i) => `r${i}`)]
-    const states = await Promise.all(cluster.dataPeers.map((p) => stateDigest(cluster.http, p.url, 'reg', ids, commit)))
+    const states = await Promise.all(
+      cluster.dataPeers.map((p) => stateDigest(cluster.http, p.url, 'reg', ids, commit)),
+    )
     for (const id of workload.acked.keys()) {
       for (const s of states) expect(s.present.has(id), id).toBe(true)
     }

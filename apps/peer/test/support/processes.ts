@@ -211,5 +211,8 @@ export interface Status {
   members: Array<{ id: string; kind: string; match?: number }>
 }
 
-/** Short timeouts for tests: 50 ms ticks, elections after 10 to 20 ticks. */
-export const FAST = ['--tick-ms', '50', '--election-ticks', '10', '--log-level', 'info']
+/**
+ * Test timing: 50 ms ticks, elections after 20 to 40 ticks (1 to 2 s, the defaults' timeout):
+ * shorter timeouts bring spurious elections on a loaded 2-core machine.
+ */
+export const FAST = ['--tick-ms', '50', '--election-ticks', '20', '--log-level', 'info']

@@ -17,7 +17,8 @@ export interface WorkloadOptions {
   readShare?: number
 }
 
-const vectorOf = (n: number, dims: number) => Array.from({ length: dims }, (_, i) => ((n * 31 + i * 7) % 13) + 1)
+const vectorOf = (n: number, dims: number) =>
+  Array.from({ length: dims }, (_, i) => ((n * 31 + i * 7) % 13) + 1)
 
 /**
  * Clients over HTTP recording a history for the linearizability checker. Each write upserts, in
@@ -79,10 +80,23 @@ export class Workload {
         ],
       }
       this.attempted.add(`l-${value}`)
-      const op: Operation = { id: this.nextOp++, key, kind: 'put', value, call: performance.now(), ret: Infinity }
+      const op: Operation = {
+        id: this.nextOp++,
+        key,
+        kind: 'put',
+        value,
+        call: performance.now(),
+        ret: Infinity,
+      }
       const headers = { 'flotilla-client-id': `writer-${w}`, 'flotilla-seq': String(seq) }
       try {
-        const r = await this.http.send(`${url}/v1/collections/${collection}/points`, 'POST', body, headers, 20_000)
+        const r = await this.http.send(
+          `${url}/v1/collections/${collection}/points`,
+          'POST',
+          body,
+          headers,
+          20_000,
+        )
         if (r.status === 200) {
           op.ret = performance.now()
           this.acked.set(`l-${value}`, op.ret)
@@ -103,7 +117,14 @@ export class Workload {
       const r = await this.http.get<{ metadata?: { v: string }; error?: { code: string } }>(url)
       const ret = performance.now()
       if (r.status === 200) {
-        this.history.push({ id: this.nextOp++, key, kind: 'get', value: r.body.metadata?.v ?? null, call, ret })
+        this.history.push({
+          id: this.nextOp++,
+          key,
+          kind: 'get',
+          value: r.body.metadata?.v ?? null,
+          call,
+          ret,
+        })
       } else if (r.status === 404 && r.body.error?.code === 'ERR_UNKNOWN_ID') {
         this.history.push({ id: this.nextOp++, key, kind: 'get', value: null, call, ret })
       } else this.count(`read ${r.status}`)
@@ -135,7 +156,9 @@ export async function stateDigest(
   const queue = [...ids]
   const worker = async () => {
     for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
-      const r = await http.get<{ vector: number[]; metadata: unknown }>(`${url}/v1/collections/${collection}/points/${id}?${q}`)
+      const r = await http.get<{ vector: number[]; metadata: unknown }>(
+        `${url}/v1/collections/${collection}/points/${id}?${q}`,
+      )
       if (r.status === 200) values.set(id, JSON.stringify([r.body.vector, r.body.metadata]))
       else if (r.status !== 404) throw new Error(`GET ${id} on ${url}: ${r.status} ${JSON.stringify(r.body)}`)
     }

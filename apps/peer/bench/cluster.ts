@@ -1,0 +1,272 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Peer } from '@flotilla/core'
+import { pino } from 'pino'
+import { DEFAULTS } from '../src/config.js'
+import { type RunningPeer, startPeer } from '../src/main.js'
+import {
+  freePort,
+  type HttpClient,
+  PeerProcess,
+  sleep,
+  stateDigest,
+  TestCluster,
+  until,
+  Workload,
+} from '../test/support/index.js'
+
+/**
+ * npm run bench -- cluster [--seconds N] [--kills N] [--quick]
+ * Three `flotilla-peer` processes on loopback (storage-fs, libp2p over TCP), driven over HTTP by
+ * this one client process with keep-alive connections, requests spread over all peers:
+ * - 128-byte metadata updates at 1, 16 and 256 in flight (writes/s, p50 and p99 latency);
+ * - upserts of 128-d vectors in batches of 100, 256 batches in flight (vectors/s);
+ * - failover: `kill -9` of the leader under 16 writers, N times, from the kill to the first
+ *   acknowledged write sent after it; then every acknowledged write checked on every peer.
+ * Then the same metadata-update load through the peer API in this process (three peers over
+ * libp2p TCP and storage-fs, no HTTP), the baseline that shows what HTTP and processes cost.
+ */
+const args = process.argv.slice(2)
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(name)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+const quick = args.includes('--quick')
+const SECONDS = flag('--seconds', quick ? 2 : 5)
+const KILLS = flag('--kills', quick ? 3 : 20)
+const D = 128
+const POINTS = 1000
+/** Shorter Raft timeouts than the defaults: 25 ms ticks, elections after 8 to 16 ticks. */
+const TUNING = ['--tick-ms', '25', '--election-ticks', '8', '--log-level', 'warn', '--body-limit', '67108864']
+const metadataOf = () => ({ note: randomBytes(64).toString('hex') }) // 128 bytes
+const vector = (i: number) => Array.from({ length: D }, (_, j) => Math.sin(i * 0.37 + j * 0.11))
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0
+const round = (x: number, digits = 0) => Number(x.toFixed(digits))
+
+interface LoadResult {
+  perSecond: number
+  p50: number
+  p99: number
+  errors: number
+}
+
+/** `inFlight` loops calling `op(i)` for `seconds`; counts successes and their latencies. */
+async function load(
+  inFlight: number,
+  seconds: number,
+  op: (i: number) => Promise<boolean>,
+): Promise<LoadResult> {
+  const latencies: number[] = []
+  let errors = 0
+  let next = 0
+  const end = performance.now() + seconds * 1000
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now()
+        const ok = await op(next++).catch(() => false)
+        if (ok) latencies.push(performance.now() - t)
+        else errors++
+      }
+    }),
+  )
+  const elapsed = (performance.now() - started) / 1000
+  latencies.sort((a, b) => a - b)
+  return {
+    perSecond: latencies.length / elapsed,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    errors,
+  }
+}
+
+async function httpLoads(cluster: TestCluster): Promise<Record<string, number>> {
+  const http = cluster.http
+  const urls = cluster.dataPeers.map((p) => p.url)
+  const leader = await cluster.leader()
+  await http.send(`${leader.url}/v1/collections/bench`, 'PUT', { dimensions: D, metric: 'cos' })
+  for (let i = 0; i < POINTS; i += 100) {
+    const points = Array.from({ length: 100 }, (_, j) => ({ id: `p${i + j}`, vector: vector(i + j) }))
+    const r = await http.send(`${leader.url}/v1/collections/bench/points`, 'POST', { points })
+    if (r.status !== 200) throw new Error(`preload: ${r.status} ${JSON.stringify(r.body)}`)
+  }
+  const update = (i: number) =>
+    http
+      .send(`${urls[i % urls.length]}/v1/collections/bench/points/p${i % POINTS}`, 'PATCH', {
+        metadata: metadataOf(),
+      })
+      .then((r) => r.status === 200)
+  const out: Record<string, number> = {}
+  for (const c of [1, 16, 256]) {
+    await load(c, 1, update) // warm-up
+    const r = await load(c, SECONDS, update)
+    console.log(
+      `HTTP   updates, ${String(c).padStart(3)} in flight: ${round(r.perSecond)} writes/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.errors} errors`,
+    )
+    out[`writes_per_s_${c}`] = round(r.perSecond)
+    if (c === 1) out.write_p50_ms_1 = round(r.p50, 2)
+    if (c === 16) out.write_p99_ms_16 = round(r.p99, 2)
+  }
+  let batch = 0
+  const upsert = (i: number) => {
+    const base = 1_000_000 + (batch++ % 5000) * 100
+    const points = Array.from({ length: 100 }, (_, j) => ({ id: `u${base + j}`, vector: vector(base + j) }))
+    return http
+      .send(`${urls[i % urls.length]}/v1/collections/bench/points`, 'POST', { points }, {}, 60_000)
+      .then((r) => r.status === 200)
+  }
+  const u = await load(256, SECONDS, upsert)
+  console.log(
+    `HTTP   upserts, 256 batches of 100 in flight: ${round(u.perSecond * 100)} vectors/s, ${u.errors} errors`,
+  )
+  out.upserts_per_s_256 = round(u.perSecond * 100)
+  return out
+}
+
+async function failovers(cluster: TestCluster): Promise<Record<string, number>> {
+  const http = cluster.http
+  const leader = await cluster.leader()
+  await http.send(`${leader.url}/v1/collections/failover`, 'PUT', { dimensions: 4, metric: 'l2sq' })
+  const workload = new Workload(
+    http,
+    { urls: () => cluster.dataPeers.filter((p) => p.running).map((p) => p.url) },
+    { writers: 16, keys: 64, collection: 'failover', dimensions: 4, readShare: 0 },
+  )
+  workload.start()
+  const times: number[] = []
+  try {
+    for (let k = 0; k < KILLS; k++) {
+      await until('every peer caught up', () => caughtUp(cluster, http), 120_000)
+      await sleep(500)
+      const victim = await cluster.leader()
+      const killedAt = performance.now()
+      await victim.kill()
+      const firstAck = await until(
+        'a write acknowledged after the kill',
+        async () => {
+          let first = Infinity
+          for (const op of workload.history) if (op.call > killedAt && op.ret < first) first = op.ret
+          return first === Infinity ? undefined : first
+        },
+        30_000,
+      )
+      times.push(firstAck - killedAt)
+      console.log(
+        `failover ${k + 1}/${KILLS}: first acknowledged write ${(firstAck - killedAt).toFixed(0)} ms after kill -9`,
+      )
+      cluster.startPeer(victim)
+    }
+    await until('every peer caught up', () => caughtUp(cluster, http), 120_000)
+  } finally {
+    await workload.stop()
+  }
+  const commit = (await cluster.status(await cluster.leader())).commit
+  const ids = [...workload.attempted]
+  const states = await Promise.all(
+    cluster.dataPeers.map((p) => stateDigest(http, p.url, 'failover', ids, commit)),
+  )
+  let lost = 0
+  for (const id of workload.acked.keys()) if (states.some((s) => !s.present.has(id))) lost++
+  const identical = new Set(states.map((s) => s.digest)).size === 1
+  console.log(
+    `acknowledged writes: ${workload.acked.size}, lost on some peer: ${lost}, replicas identical: ${identical}`,
+  )
+  times.sort((a, b) => a - b)
+  return {
+    failover_median_ms: round(percentile(times, 0.5)),
+    failover_p90_ms: round(percentile(times, 0.9)),
+    failover_max_ms: round(times.at(-1) ?? 0),
+    lost_acknowledged: lost,
+    replicas_identical: identical ? 1 : 0,
+  }
+}
+
+async function caughtUp(cluster: TestCluster, http: HttpClient): Promise<boolean> {
+  const statuses = await Promise.all(
+    cluster.peers.map((p) =>
+      http.get<{ applied: number; commit: number; leader: string }>(`${p.url}/v1/status`),
+    ),
+  )
+  const leaderCommit = Math.max(...statuses.map((s) => s.body.commit))
+  return statuses.every((s) => s.status === 200 && s.body.leader && s.body.applied >= leaderCommit - 50)
+}
+
+/** The same updates through the peer API: three peers in this process, libp2p TCP, storage-fs. */
+async function inProcess(): Promise<Record<string, number>> {
+  const root = await mkdtemp(join(tmpdir(), 'flotilla-bench-inproc-'))
+  const log = pino({ level: 'warn' })
+  const procs = await Promise.all([0, 1, 2].map((i) => PeerProcess.create(root, `p${i}`)))
+  const running: RunningPeer[] = []
+  try {
+    for (const p of procs) {
+      const others = procs.filter((o) => o !== p).map((o) => o.multiaddr)
+      running.push(
+        await startPeer(
+          {
+            ...DEFAULTS,
+            data: p.data,
+            listen: [`/ip4/127.0.0.1/tcp/${p.tcpPort}`],
+            http: '',
+            peers: others,
+            tickMs: 25,
+            electionTicks: 8,
+            logLevel: 'warn',
+          },
+          log,
+        ),
+      )
+    }
+    const peers: Peer[] = running.map((r) => r.peer)
+    const leader = await until('an in-process leader', async () =>
+      peers.find((p) => p.status().raftRole === 'leader'),
+    )
+    await leader.createCollection('bench', { dimensions: D, metric: 'cos' })
+    const c = leader.collection('bench')
+    for (let i = 0; i < POINTS; i += 100) {
+      await c.upsert(Array.from({ length: 100 }, (_, j) => ({ id: `p${i + j}`, vector: vector(i + j) })))
+    }
+    const update = (i: number) =>
+      peers[i % peers.length]
+        .collection('bench')
+        .update(`p${i % POINTS}`, metadataOf())
+        .then(() => true)
+    const out: Record<string, number> = {}
+    for (const n of [1, 16, 256]) {
+      await load(n, 1, update)
+      const r = await load(n, SECONDS, update)
+      console.log(
+        `in-process peer API updates, ${String(n).padStart(3)} in flight: ${round(r.perSecond)} writes/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`,
+      )
+      out[`inproc_writes_per_s_${n}`] = round(r.perSecond)
+      if (n === 1) out.inproc_write_p50_ms_1 = round(r.p50, 2)
+    }
+    return out
+  } finally {
+    for (const r of running) await r.close()
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+console.log(`cluster bench: ${SECONDS} s per load, ${KILLS} failovers (port check ${await freePort()})`)
+const cluster = await TestCluster.start({ data: 3, args: TUNING })
+let figures: Record<string, number> = {}
+try {
+  figures = { ...(await httpLoads(cluster)), ...(await failovers(cluster)) }
+} finally {
+  await cluster.stop()
+}
+const baseline = await inProcess()
+const ratio = (a: string, b: string) => round((figures[a] ?? 0) / Math.max(1, baseline[b] ?? 1), 3)
+const ratios = {
+  ratio_http_inproc_1: ratio('writes_per_s_1', 'inproc_writes_per_s_1'),
+  ratio_http_inproc_16: ratio('writes_per_s_16', 'inproc_writes_per_s_16'),
+  ratio_http_inproc_256: ratio('writes_per_s_256', 'inproc_writes_per_s_256'),
+}
+console.log(`HTTP over in-process at 1/16/256 in flight: ${Object.values(ratios).join(' / ')}`)
+console.log(JSON.stringify({ ...figures, ...baseline, ...ratios }))
+process.exit(0)
