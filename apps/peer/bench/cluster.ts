@@ -102,6 +102,7 @@ async function httpLoads(cluster: TestCluster): Promise<Record<string, number>> 
       })
       .then((r) => r.status === 200)
   const out: Record<string, number> = {}
+  const termBefore = (await cluster.status(leader)).term
   for (const c of [1, 16, 256]) {
     await load(c, 1, update) // warm-up
     const r = await load(c, SECONDS, update)
@@ -125,7 +126,25 @@ async function httpLoads(cluster: TestCluster): Promise<Record<string, number>> 
     `HTTP   upserts, 256 batches of 100 in flight: ${round(u.perSecond * 100)} vectors/s, ${u.errors} errors`,
   )
   out.upserts_per_s_256 = round(u.perSecond * 100)
+  const fsync = await fsyncMedian(http, (await cluster.leader()).url)
+  console.log(`leader's durable saves: ${fsync.count}, median under ${fsync.medianMs} ms (histogram bucket)`)
+  out.leader_fsync_median_ms = fsync.medianMs
+  // Elections during the loads (timeouts too short for the machine's load) show up here.
+  out.http_load_term_changes = (await cluster.status(await cluster.leader())).term - termBefore
+  console.log(`terms during the HTTP loads: ${out.http_load_term_changes} changes`)
   return out
+}
+
+/** The median bucket of the leader's `flotilla_fsync_seconds` histogram, from /metrics. */
+async function fsyncMedian(http: HttpClient, url: string): Promise<{ medianMs: number; count: number }> {
+  const text = (await http.get<string>(`${url}/metrics`)).body
+  const buckets = [...text.matchAll(/^flotilla_fsync_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => ({
+    le: m[1] === '+Inf' ? Infinity : Number(m[1]),
+    count: Number(m[2]),
+  }))
+  const count = buckets.at(-1)?.count ?? 0
+  const median = buckets.find((b) => b.count >= count / 2)
+  return { medianMs: median ? round(median.le * 1000, 2) : 0, count }
 }
 
 async function failovers(cluster: TestCluster): Promise<Record<string, number>> {
@@ -236,6 +255,7 @@ async function inProcess(): Promise<Record<string, number>> {
         .update(`p${i % POINTS}`, metadataOf())
         .then(() => true)
     const out: Record<string, number> = {}
+    const termBefore = leader.status().term
     for (const n of [1, 16, 256]) {
       await load(n, 1, update)
       const r = await load(n, SECONDS, update)
@@ -245,6 +265,8 @@ async function inProcess(): Promise<Record<string, number>> {
       out[`inproc_writes_per_s_${n}`] = round(r.perSecond)
       if (n === 1) out.inproc_write_p50_ms_1 = round(r.p50, 2)
     }
+    out.inproc_load_term_changes = Math.max(...peers.map((p) => p.status().term)) - termBefore
+    console.log(`terms during the in-process loads: ${out.inproc_load_term_changes} changes`)
     return out
   } finally {
     for (const r of running) await r.close()
