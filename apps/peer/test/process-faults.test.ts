@@ -20,7 +20,7 @@ describe('faults under load, three data peers', () => {
     expect(created.status).toBe(201)
     workload = new Workload(
       cluster.http,
-      { urls: () => cluster.dataPeers.filter((p) => p.running).map((p) => p.url) },
+      { urls: () => cluster.dataPeers.filter((p) => p.running && !p.paused).map((p) => p.url) },
       { writers: 16, keys: 24, collection: 'reg', dimensions: 4 },
     )
     workload.start()
@@ -56,14 +56,17 @@ describe('faults under load, three data peers', () => {
     const paused = await cluster.leader()
     const before = await cluster.status(paused)
     paused.signal('SIGSTOP')
-    const others = cluster.dataPeers.filter((p) => p !== paused)
-    await until('a leader elected while the old one is paused', async () => {
-      const s = await cluster.status(others[0])
-      return s.leader !== null && s.leader !== paused.id && s.term > before.term
-    })
-    const acked = workload.acked.size
-    await until('writes acknowledged while it is paused', async () => workload.acked.size > acked + 50)
-    paused.signal('SIGCONT')
+    try {
+      const others = cluster.dataPeers.filter((p) => p !== paused)
+      await until('a leader elected while the old one is paused', async () => {
+        const s = await cluster.status(others[0])
+        return s.leader !== null && s.leader !== paused.id && s.term > before.term
+      })
+      const acked = workload.acked.size
+      await until('writes acknowledged while it is paused', async () => workload.acked.size > acked + 50)
+    } finally {
+      paused.signal('SIGCONT')
+    }
     // At once, reads to the old leader at the levels that must not be stale: they join the history.
     const reads = Array.from({ length: 24 }, (_, i) => i).map(async (i) => {
       const level = i % 2 === 0 ? 'lease' : 'linearizable'

@@ -107,8 +107,13 @@ export class PeerProcess {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null
   }
 
+  /** Stopped with SIGSTOP and not yet continued: clients should not wait on it. */
+  paused = false
+
   signal(sig: NodeJS.Signals): void {
     this.child?.kill(sig)
+    if (sig === 'SIGSTOP') this.paused = true
+    if (sig === 'SIGCONT') this.paused = false
   }
 
   async kill(): Promise<void> {
