@@ -9,7 +9,6 @@ import {
   addMember,
   bestTransferee,
   kindOf,
-  membersOf,
   removeMember,
   transferLeadership,
 } from './membership.js'
