@@ -67,8 +67,9 @@ async function group(data: number, witnesses: number): Promise<Group> {
       }),
     )
   }
-  let leader: Peer | undefined
-  while (!(leader = peers.find((p) => p.status().raftRole === 'leader'))) await sleep(20)
+  const leaderOf = () => peers.find((p) => p.status().raftRole === 'leader')
+  while (!leaderOf()) await sleep(20)
+  const leader = leaderOf() as Peer
   return {
     peers,
     leader,
@@ -135,11 +136,8 @@ async function searchRatio(g: Group): Promise<{ local: number; bounded: number; 
   const queries = mixture(D, 64, 0.15, 7).sample(2000, 99)
   const q = (i: number) => queries.subarray((i % 2000) * D, ((i % 2000) + 1) * D)
   // Internal access for the baseline only: the same state machine, searched with no peer between.
-  const sm = (
-    follower as unknown as {
-      d: { sm: { search: (c: string, q: Float32Array, o: { k: number }) => unknown } }
-    }
-  ).d.sm
+  const sm = peerInternals.get(follower)?.sm
+  if (!sm) throw new Error('no state machine behind the follower')
   const rounds = 2000
   const time = async (fn: (i: number) => unknown) => {
     for (let i = 0; i < 200; i++) await fn(i)
