@@ -1,6 +1,8 @@
 import { decodeCbor, encodeCbor } from '../codec/index.js'
 import type { Metric, Quantization } from '../vector/index.js'
+import { checkEncoding } from './encoding-check.js'
 import { InvalidCommandError } from './errors.js'
+import { COMMAND_FRAME_DEPTH, DEFAULT_LIMITS } from './limits.js'
 
 /** Version of the command encoding; bump with a decoder for the old one. */
 export const COMMAND_VERSION = 1
@@ -63,12 +65,21 @@ export function encodeCommand(cmd: Command): Uint8Array {
   return encodeCbor(wire)
 }
 
-/** Decodes a command; shape errors become InvalidCommandError (field-level checks: validate). */
-export function decodeCommand(bytes: Uint8Array): Command {
+/**
+ * Decodes a command; shape errors become InvalidCommandError (field-level checks: validate).
+ * The bytes are checked first (see checkEncoding), so what decodes reads the same everywhere.
+ */
+export function decodeCommand(
+  bytes: Uint8Array,
+  maxMetadataDepth: number = DEFAULT_LIMITS.maxMetadataDepth,
+): Command {
+  checkEncoding(bytes, COMMAND_FRAME_DEPTH + maxMetadataDepth)
   let wire: Record<string, unknown>
   try {
     wire = decodeCbor<Record<string, unknown>>(bytes)
   } catch (err) {
+    // Out of memory or stack is this replica's problem, not the entry's.
+    if (err instanceof RangeError) throw err
     throw new InvalidCommandError(undefined, `not CBOR: ${(err as Error).message}`)
   }
   if (typeof wire !== 'object' || wire === null) throw new InvalidCommandError(undefined, 'not a map')

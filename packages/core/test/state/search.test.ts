@@ -34,7 +34,8 @@ describe('search', () => {
         distance: expect.closeTo(0, 5),
         metadata: { i: 42, group: 2, tag: 'even' },
       })
-      expect(sm.collections.get('docs')!.index.expansion).toBe(100)
+      // ef is this query's alone: the collection keeps its own.
+      expect(sm.collections.get('docs')!.index.expansion).toBe(64)
       expect(ids(hits)).toEqual(exact(sm, q, 5, () => true))
     })
   }

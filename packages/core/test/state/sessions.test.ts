@@ -59,17 +59,20 @@ describe('client sessions', () => {
     expect(sm.lastApplied).toBe(3)
   })
 
-  it('a retried failure returns the same failure; an older seq is refused; other clients are independent', async () => {
+  it('a rejected command holds no session (its retry is checked again); an older seq is refused; other clients are independent', async () => {
     const sm = await createStateMachine({ engine: 'wasm' })
     applyAll(sm, [{ op: 'create', name: 'c', options: { dimensions: 2, metric: 'l2sq' } }])
     const bad = { op: 'delete' as const, collection: 'zzz', ids: ['a'], session: { client: 'bob', seq: 5 } }
     const first = sm.apply(2, encodeCommand(bad))
     expect(first).toMatchObject({ ok: false, error: { code: 'ERR_UNKNOWN_COLLECTION' } })
-    expect(sm.apply(3, encodeCommand(bad))).toEqual(first)
-    const old = sm.apply(4, encodeCommand({ ...bad, session: { client: 'bob', seq: 4 } }))
+    expect(sm.sessions.get('bob')).toBeUndefined()
+    expect(sm.apply(3, encodeCommand(bad))).toEqual({ ...first, index: 3 })
+    // The same seq, now valid, applies and takes the session.
+    expect(sm.apply(4, encodeCommand({ ...bad, collection: 'c' }))).toMatchObject({ ok: true })
+    const old = sm.apply(5, encodeCommand({ ...bad, collection: 'c', session: { client: 'bob', seq: 4 } }))
     expect(old).toMatchObject({ ok: false, error: { code: 'ERR_STALE_SESSION', field: 'session.seq' } })
     const other = sm.apply(
-      5,
+      6,
       encodeCommand({
         op: 'upsert',
         collection: 'c',
@@ -78,7 +81,7 @@ describe('client sessions', () => {
       }),
     )
     expect(other).toMatchObject({ ok: true, value: { upserted: 1 } })
-    const next = sm.apply(6, encodeCommand({ ...bad, collection: 'c', session: { client: 'bob', seq: 6 } }))
+    const next = sm.apply(7, encodeCommand({ ...bad, collection: 'c', session: { client: 'bob', seq: 6 } }))
     expect(next).toMatchObject({ ok: true, value: { deleted: 0 } })
   })
 })
