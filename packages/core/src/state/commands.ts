@@ -3,6 +3,7 @@ import type { Metric, Quantization } from '../vector/index.js'
 import { checkEncoding } from './encoding-check.js'
 import { InvalidCommandError } from './errors.js'
 import { COMMAND_FRAME_DEPTH, DEFAULT_LIMITS } from './limits.js'
+import { clonePlain } from './values.js'
 
 /** Version of the command encoding; bump with a decoder for the old one. */
 export const COMMAND_VERSION = 1
@@ -86,11 +87,15 @@ export function decodeCommand(
   if (wire.v !== COMMAND_VERSION)
     throw new InvalidCommandError('v', `unsupported command version ${String(wire.v)}`)
   const { v: _v, ...cmd } = wire
+  // Byte strings decode as Buffer in Node and Uint8Array elsewhere: every replica keeps the latter.
+  if (cmd.op === 'update') cmd.metadata = clonePlain(cmd.metadata)
   if (cmd.op === 'upsert') {
     if (!Array.isArray(cmd.items)) throw new InvalidCommandError('items', 'must be an array')
     cmd.items = cmd.items.map((it: Record<string, unknown>, i: number) => {
       if (typeof it !== 'object' || it === null) throw new InvalidCommandError(`items[${i}]`, 'must be a map')
-      return { ...it, vector: bytesToVector(it.vector as Uint8Array, `items[${i}].vector`) }
+      const item = { ...it, vector: bytesToVector(it.vector as Uint8Array, `items[${i}].vector`) }
+      if ('metadata' in it) item.metadata = clonePlain(it.metadata)
+      return item
     })
   }
   return cmd as unknown as Command

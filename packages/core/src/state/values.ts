@@ -42,7 +42,7 @@ export function checkPlainValue(field: string, value: unknown, maxDepth: number)
 /** A deep copy of a checked value: plain objects and arrays, byte strings as plain Uint8Array. */
 export function clonePlain<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value
-  if (value instanceof Uint8Array) return Uint8Array.prototype.slice.call(value) as T
+  if (value instanceof Uint8Array) return new Uint8Array(value) as T // a Buffer becomes a plain copy
   if (Array.isArray(value)) return value.map(clonePlain) as T
   const out: Record<string, unknown> = {}
   for (const key of Object.keys(value)) out[key] = clonePlain((value as Record<string, unknown>)[key])
