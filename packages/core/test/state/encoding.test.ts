@@ -45,7 +45,7 @@ function prepareError(sm: StateMachine, cmd: Command): StateMachineError {
 /** Replaces the first occurrence of `find` in `bytes` by `put` (same length). */
 function patch(bytes: Uint8Array, find: string, put: number[]): Uint8Array {
   const needle = new TextEncoder().encode(find)
-  const out = bytes.slice()
+  const out = new Uint8Array(bytes)
   for (let i = 0; i + needle.length <= out.length; i++)
     if (needle.every((b, j) => out[i + j] === b)) {
       out.set(put, i)
