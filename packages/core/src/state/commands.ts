@@ -93,7 +93,10 @@ export function decodeCommand(
     if (!Array.isArray(cmd.items)) throw new InvalidCommandError('items', 'must be an array')
     cmd.items = cmd.items.map((it: Record<string, unknown>, i: number) => {
       if (typeof it !== 'object' || it === null) throw new InvalidCommandError(`items[${i}]`, 'must be a map')
-      const item = { ...it, vector: bytesToVector(it.vector as Uint8Array, `items[${i}].vector`) }
+      const item: Record<string, unknown> = {
+        ...it,
+        vector: bytesToVector(it.vector as Uint8Array, `items[${i}].vector`),
+      }
       if ('metadata' in it) item.metadata = clonePlain(it.metadata)
       return item
     })

@@ -82,7 +82,7 @@ describe('prepare: the proposed bytes are what every replica will apply', () => 
     ],
     [
       'a lone surrogate in a metadata key',
-      upsert('n', { ['k\ud800']: 1 }),
+      upsert('n', { 'k\ud800': 1 }),
       'ERR_NOT_ROUND_TRIP',
       'items[0].metadata',
     ],

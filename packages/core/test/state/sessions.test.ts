@@ -133,7 +133,7 @@ describe('bounded sessions', () => {
     expect(sm.apply(3, encodeCommand(write('r', 1, 1)))).toEqual(first)
     const reuse = sm.apply(
       4,
-      encodeCommand({ ...write('r', 1, 2), items: [{ id: 'other', vector: vec(2, 0) }] }),
+      encodeCommand({ ...write('r', 1, 2), items: [{ id: 'other', vector: vec(2, 0) }] } as Command),
     )
     expect(reuse).toMatchObject({ ok: false, error: { code: 'ERR_SESSION_REUSED', field: 'session.seq' } })
     expect(sm.get('c', 'other')).toBeUndefined()

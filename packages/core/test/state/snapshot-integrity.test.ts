@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest'
 import { decodeCbor } from '../../src/codec/index.js'
 import {
   type Command,
-  createStateMachine,
   encodeCommand,
   restoreSnapshot,
   SnapshotError,

@@ -6,16 +6,21 @@ import { WasmIndex } from '../../src/vector/wasm/wasm-index.js'
 const load = (m: string) => import(/* @vite-ignore */ m)
 const { readFileSync } = await load('node:fs')
 declare const URL: new (url: string, base: string) => object
+// core's tsconfig has no DOM or Node types: the one WebAssembly call this test needs.
+const { WebAssembly: wasm } = globalThis as unknown as {
+  WebAssembly: {
+    compile(bytes: Uint8Array): Promise<object>
+    instantiate(module: object, imports: object): Promise<unknown>
+  }
+}
 
 // A module of its own, so a heap that "fills up" here cannot disturb other tests.
 async function freshModule(): Promise<UsearchModule> {
   const bytes = readFileSync(new URL('../../src/vector/wasm/build/usearch.wasm', import.meta.url))
-  const compiled = await WebAssembly.compile(bytes)
+  const compiled = await wasm.compile(bytes)
   return createUsearchModule({
     instantiateWasm(imports, receive) {
-      WebAssembly.instantiate(compiled, imports as WebAssembly.Imports).then((instance) =>
-        receive(instance, compiled),
-      )
+      wasm.instantiate(compiled, imports).then((instance) => receive(instance, compiled))
       return {}
     },
   })
