@@ -9,7 +9,7 @@ import {
   stateDigest,
   takeSnapshot,
 } from '../../src/state/index.js'
-import { loadUsearchWasm } from '../../src/vector/index.js'
+import { loadUsearchWasm, type VectorIndex } from '../../src/vector/index.js'
 import { applyAll, vec } from './helpers.js'
 
 const setup: Command[] = [
@@ -28,6 +28,19 @@ const setup: Command[] = [
 function tables(sm: StateMachine) {
   const c = sm.collections.get('c')!
   return { ids: [...c.ids], items: [...c.items.values()], nextKey: c.nextKey, indexed: c.index.count() }
+}
+
+/** Makes the index's `nth` remove throw, as usearch can on memory; returns the undo. */
+function failOnRemove(index: VectorIndex, nth: number): () => void {
+  const remove = index.remove.bind(index)
+  let calls = 0
+  index.remove = (key) => {
+    if (++calls === nth) throw new Error('usearch: out of memory')
+    return remove(key)
+  }
+  return () => {
+    index.remove = remove
+  }
 }
 
 function applyExpectingStop(sm: StateMachine, index: number, cmd: Command): FailStopError {
@@ -84,13 +97,8 @@ describe('fail-stop: a local failure never becomes a result', () => {
       applyAll(sm, setup)
       const before = tables(sm)
       const index = sm.collections.get('c')!.index
-      const remove = index.remove.bind(index)
-      let calls = 0
-      index.remove = (key) => {
-        // The second replaced key fails, after the first was removed.
-        if (++calls === 2) throw new Error('usearch: out of memory')
-        return remove(key)
-      }
+      // The second replaced key fails, after the first was removed.
+      const restore = failOnRemove(index, 2)
       const stop = applyExpectingStop(sm, 3, {
         op: 'upsert',
         collection: 'c',
@@ -100,7 +108,7 @@ describe('fail-stop: a local failure never becomes a result', () => {
           { id: 'z', vector: vec(7, 7, 7) },
         ],
       })
-      index.remove = remove
+      restore()
       expect((stop.cause as Error).message).toContain('out of memory')
       expect(tables(sm)).toEqual(before)
       // The index holds exactly the table's keys again: new keys gone, the removed one back.
@@ -113,14 +121,9 @@ describe('fail-stop: a local failure never becomes a result', () => {
       applyAll(sm, setup)
       const before = tables(sm)
       const index = sm.collections.get('c')!.index
-      const remove = index.remove.bind(index)
-      let calls = 0
-      index.remove = (key) => {
-        if (++calls === 3) throw new Error('usearch: out of memory')
-        return remove(key)
-      }
+      const restore = failOnRemove(index, 3)
       applyExpectingStop(sm, 3, { op: 'delete', collection: 'c', ids: ['a', 'b', 'c'] })
-      index.remove = remove
+      restore()
       expect(tables(sm)).toEqual(before)
       for (const key of [0, 1, 2]) expect(index.contains(key)).toBe(true)
       expect(() => sm.get('c', 'a')).toThrow(FailStopError)

@@ -5,7 +5,6 @@ import {
   encodeCommand,
   restoreSnapshot,
   SnapshotError,
-  type StateMachine,
   stateDigest,
   takeSnapshot,
 } from '../../src/state/index.js'
@@ -178,5 +177,3 @@ describe('snapshots are checked before they replace anything', () => {
     await refused([...a.slice(0, 3), ...b.slice(3)], 'wasm', /belongs to the snapshot/)
   })
 })
-
-export type { StateMachine }
