@@ -154,11 +154,12 @@ export class StateMachine implements StateView {
     if (record && session.seq === record.seq) {
       if (record.hash !== hash) return rejection(index, new SessionReusedError(session.client, session.seq))
       this.sessions.record(session.client, { ...record, index })
-      return record.result
+      return clonePlain(record.result)
     }
     const result = this.#execute(index, cmd)
     // Only applied commands hold a session: a rejection changed nothing, so a retry re-checks.
-    if (result.ok) this.sessions.record(session.client, { seq: session.seq, hash, index, result })
+    if (result.ok)
+      this.sessions.record(session.client, { seq: session.seq, hash, index, result: clonePlain(result) })
     return result
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createStateMachine, type Metadata, stateDigest } from '../../src/state/index.js'
+import { createStateMachine, encodeCommand, type Metadata, stateDigest } from '../../src/state/index.js'
 import { vec } from './helpers.js'
 
 describe('callers never hold replicated state', () => {
@@ -38,4 +38,21 @@ describe('callers never hold replicated state', () => {
         metadata: { kind: 'k', tags: ['a'], nested: { n: 1 }, bytes: new Uint8Array([1]) },
       })
     })
+
+  it('a result returned by apply is not the one the session table keeps', async () => {
+    const sm = await createStateMachine({ engine: 'wasm' })
+    sm.apply(1, { op: 'create', name: 'c', options: { dimensions: 2, metric: 'l2sq' } })
+    const write = encodeCommand({
+      op: 'upsert',
+      collection: 'c',
+      items: [{ id: 'x', vector: vec(1, 2) }],
+      session: { client: 'me', seq: 1 },
+    })
+    const first = sm.apply(2, write) as { value: { upserted: number } }
+    first.value.upserted = 99
+    const retry = sm.apply(3, write) as { value: { upserted: number } }
+    expect(retry.value.upserted).toBe(1)
+    retry.value.upserted = 98
+    expect(sm.sessions.get('me')!.result).toEqual({ index: 2, ok: true, value: { upserted: 1 } })
+  })
 })
