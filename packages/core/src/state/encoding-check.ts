@@ -49,6 +49,9 @@ export function checkEncoding(bytes: Uint8Array, maxDepth: number): void {
       case 3:
         need(arg)
         checkUtf8(bytes, at, at + arg)
+        // A leading U+FEFF survives some decoders and not others (see checkText).
+        if (arg >= 3 && bytes[at] === 0xef && bytes[at + 1] === 0xbb && bytes[at + 2] === 0xbf)
+          throw new NotRoundTripError(undefined, 'a text string starts with U+FEFF')
         if (isKey && isProtoKey(bytes, at, arg))
           throw new NotRoundTripError(undefined, 'a map key "__proto__" does not decode as written')
         at += arg

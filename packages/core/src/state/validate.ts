@@ -10,13 +10,12 @@ import {
   InvalidNameError,
   MetadataTooLargeError,
   NonFiniteError,
-  NotRoundTripError,
   OutOfRangeError,
   UnknownCollectionError,
   UnknownIdError,
 } from './errors.js'
 import type { Limits } from './limits.js'
-import { checkPlainValue, isWellFormed } from './values.js'
+import { checkPlainValue, checkText } from './values.js'
 
 /** What validation needs to know about the current state. */
 export interface StateView {
@@ -95,7 +94,7 @@ export function validateSession(session: unknown, limits: Limits): void {
   if (typeof s !== 'object' || s === null) throw new InvalidCommandError('session', 'must be an object')
   if (typeof s.client !== 'string' || s.client.length === 0)
     throw new InvalidCommandError('session.client', 'must be a non-empty string')
-  if (!isWellFormed(s.client)) throw new NotRoundTripError('session.client', 'holds a lone surrogate')
+  checkText('session.client', s.client)
   const bytes = utf8.encode(s.client).length
   if (bytes > limits.maxClientIdBytes)
     throw new InvalidCommandError(
@@ -175,7 +174,7 @@ function checkBatch(field: string, n: number, limits: Limits): void {
 export function checkId(field: string, id: unknown, limits: Limits): void {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidIdError(field, 'must be a non-empty string')
   // A lone surrogate decodes as U+FFFD: two such ids would collide on every replica.
-  if (!isWellFormed(id)) throw new NotRoundTripError(field, 'holds a lone surrogate')
+  checkText(field, id)
   const bytes = utf8.encode(id).length
   if (bytes > limits.maxIdBytes)
     throw new InvalidIdError(field, `is ${bytes} bytes; the limit is ${limits.maxIdBytes}`)

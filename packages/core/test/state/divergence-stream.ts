@@ -81,7 +81,8 @@ export function divergenceStream(seed: number, n: number): Uint8Array[] {
       for (let d = pick([14, 15, 16, 17, 40, 600]); d > 1; d--) v = { x: v }
       return v
     }
-    if (roll < 0.35) return { s: pick(['😀', 'e\u0301', '\ufffd', 'a\u0000', '\u200b', 'ZQ1']) }
+    if (roll < 0.35)
+      return { s: pick(['😀', 'e\u0301', '\ufffd', 'a\u0000', '\u200b', 'ZQ1', `\ufeff${'b'.repeat(80)}`]) }
     if (roll < 0.4) return { __proto_Z: { a: 1 }, ok: true }
     if (roll < 0.44) return { z: 1.25 }
     if (roll < 0.5) return { bytes: new Uint8Array([1, 2, 3]), list: [1, 'two', null, [false]] }

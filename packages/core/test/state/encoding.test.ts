@@ -98,6 +98,12 @@ describe('prepare: the proposed bytes are what every replica will apply', () => 
       'ERR_NOT_ROUND_TRIP',
       'items[0].metadata.__proto__',
     ],
+    [
+      'a leading U+FEFF (TextDecoder drops it from long strings)',
+      upsert('n', { s: `\ufeff${'b'.repeat(80)}` }),
+      'ERR_NOT_ROUND_TRIP',
+      'items[0].metadata.s',
+    ],
     ['-0 (encodes as 0)', upsert('n', { z: -0 }), 'ERR_NOT_ROUND_TRIP', 'items[0].metadata.z'],
     [
       'a Date (decodes as a tag other runtimes may not know)',
@@ -198,6 +204,11 @@ describe('apply checks the bytes themselves, the same way on every stack', () =>
         patch(encodeCommand(upsert('n', { __proto_X: 1 })), '__proto_X', [
           ...new TextEncoder().encode('__proto__'),
         ]),
+      'ERR_NOT_ROUND_TRIP',
+    ],
+    [
+      'a leading U+FEFF in a long string',
+      () => encodeCommand(upsert('n', { s: `\ufeff${'b'.repeat(80)}` })),
       'ERR_NOT_ROUND_TRIP',
     ],
     [
