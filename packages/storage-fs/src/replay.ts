@@ -88,6 +88,8 @@ function replayFrames(
   index: LogIndex<Segment>,
   first: boolean,
 ): { at: number; defect: string } | null {
+  // Created, then the process died before its first frame was written.
+  if (buf.length === 0) return { at: 0, defect: 'empty segment' }
   for (let at = 0; at < buf.length; ) {
     const frame = checkFrame(buf, at, seg.salt)
     if (frame.defect) return { at, defect: frame.defect }
