@@ -2,7 +2,12 @@ import { StorageError } from '@flotilla/core'
 import type { File } from './file-system.js'
 
 /** Reads exactly `length` bytes at `position`; fewer means the file is shorter than expected. */
-export async function readExactly(file: File, position: number, length: number, path: string): Promise<Buffer> {
+export async function readExactly(
+  file: File,
+  position: number,
+  length: number,
+  path: string,
+): Promise<Buffer> {
   const buf = await file.read(position, length)
   if (buf.length < length)
     throw new StorageError(

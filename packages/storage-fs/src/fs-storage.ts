@@ -69,7 +69,8 @@ export async function openFsStorage(options: FsStorageOptions): Promise<FsStorag
     const snapshot = await readSnapshotHeader(fs, dir)
     log = await SegmentLog.open(fs, join(dir, WAL_DIR), options.maxSegmentBytes ?? 64 << 20)
     // A crash in writeSnapshot(replaceLog) after the snapshot was installed: finish it.
-    if (snapshot?.replaceLog && log.firstIndex <= snapshot.meta.index) await log.reset(snapshot.meta.index + 1)
+    if (snapshot?.replaceLog && log.firstIndex <= snapshot.meta.index)
+      await log.reset(snapshot.meta.index + 1)
     await syncSnapshotFile(fs, dir)
     await fs.syncDir(dir)
     // The data directory's own entry (a killed opener may have created it).

@@ -57,7 +57,10 @@ export class LogIndex<S> {
   /** Puts one record in, cutting the suffix it replaces. */
   add(index: number, term: number, place: RecordPlace<S>, where: string): void {
     if (index < this.base)
-      throw new StorageError('ERR_CORRUPT', `${where}: entry ${index} lies below the first index ${this.base}`)
+      throw new StorageError(
+        'ERR_CORRUPT',
+        `${where}: entry ${index} lies below the first index ${this.base}`,
+      )
     if (index > this.last + 1)
       throw new StorageError('ERR_CORRUPT', `${where}: entry ${index} leaves a gap after ${this.last}`)
     const keep = index - this.base

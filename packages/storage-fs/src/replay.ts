@@ -29,10 +29,17 @@ const corrupt = (message: string) => new StorageError('ERR_CORRUPT', message)
  *   "Sound" means checked at its own offset with its segment's salt, so frame images inside
  *   entries or stale blocks of deleted segments do not count.
  */
-export async function replaySegments(fs: FileSystem, dir: string, index: LogIndex<Segment>): Promise<Segment[]> {
+export async function replaySegments(
+  fs: FileSystem,
+  dir: string,
+  index: LogIndex<Segment>,
+): Promise<Segment[]> {
   const names = await fs.readdir(dir)
   const old = names.find((n) => FORMAT_1_NAME.test(n))
-  if (old) throw corrupt(`${join(dir, old)}: a segment of the first on-disk format, which this version does not read`)
+  if (old)
+    throw corrupt(
+      `${join(dir, old)}: a segment of the first on-disk format, which this version does not read`,
+    )
   const found: SegmentName[] = []
   for (const n of names) {
     const m = SEGMENT_NAME.exec(n)
@@ -95,10 +102,13 @@ function replayFrames(
     if (frame.defect) return { at, defect: frame.defect }
     if (at === 0) {
       const start = frame.meta.start
-      if (!start) throw corrupt(`${seg.path} at offset 0: the first frame does not say where the segment starts`)
+      if (!start)
+        throw corrupt(`${seg.path} at offset 0: the first frame does not say where the segment starts`)
       if (first) index.startAt(start.first, start.last)
       else if (!frame.meta.reset && start.last !== index.last)
-        throw corrupt(`${seg.path}: starts after entry ${start.last}, but the log before it ends at ${index.last}`)
+        throw corrupt(
+          `${seg.path}: starts after entry ${start.last}, but the log before it ends at ${index.last}`,
+        )
     }
     index.applyMeta(frame.meta)
     for (const r of frame.records) {
@@ -123,7 +133,8 @@ async function checkTorn(
   const next = findSoundFrame(buf, torn.at + 1, seg.salt)
   if (next >= 0) throw fail(`a sound frame follows at offset ${next}`)
   for (const l of later)
-    if ((await readFirstFrame(fs, l)).defect === null) throw fail(`the later segment ${l.path} starts soundly`)
+    if ((await readFirstFrame(fs, l)).defect === null)
+      throw fail(`the later segment ${l.path} starts soundly`)
 }
 
 /** Checks a segment's first frame, reading no more of the file than that frame. */

@@ -122,7 +122,12 @@ export class SegmentLog {
     seg.size += frame.bytes.length
     this.index.applyMeta(meta)
     entries.forEach((e, i) => {
-      this.index.add(e.index, e.term, { seg, offset: start + frame.offsets[i], size: frame.sizes[i] }, seg.path)
+      this.index.add(
+        e.index,
+        e.term,
+        { seg, offset: start + frame.offsets[i], size: frame.sizes[i] },
+        seg.path,
+      )
       if (e.index > seg.maxIndex) seg.maxIndex = e.index
     })
   }
@@ -161,7 +166,10 @@ export class SegmentLog {
             throw new StorageError('ERR_CORRUPT', `${run.seg.path} at offset ${run.from + at}: ${defect}`)
           const e = decodeRecord(buf, at)
           if (e.index !== expected)
-            throw new StorageError('ERR_UNAVAILABLE', `entry ${expected} changed while it was read; read it again`)
+            throw new StorageError(
+              'ERR_UNAVAILABLE',
+              `entry ${expected} changed while it was read; read it again`,
+            )
           out.push(e)
           expected++
         }

@@ -17,4 +17,3 @@ export interface Segment {
 export const SEGMENT_NAME = /^(\d{20})-([0-9a-f]{8})\.wal$/
 export const segmentName = (seq: number, salt: number) =>
   `${String(seq).padStart(20, '0')}-${salt.toString(16).padStart(8, '0')}.wal`
-

@@ -141,12 +141,18 @@ export function snapshotReader(fs: FileSystem, dir: string, header: SnapshotHead
         const end = header.dataOffset + header.size
         const trailer = (await fh.size()) === end + TRAILER_BYTES ? await fh.read(end, TRAILER_BYTES) : null
         if (!trailer || trailer.length < TRAILER_BYTES || trailer.readUInt32LE(8) !== header.crc)
-          throw new StorageError('ERR_UNAVAILABLE', `${path}: the snapshot was replaced before it was read; read it again`)
+          throw new StorageError(
+            'ERR_UNAVAILABLE',
+            `${path}: the snapshot was replaced before it was read; read it again`,
+          )
         let crc = 0
         for (let at = header.dataOffset; at < end; at += READ_CHUNK)
           crc = crc32c(await readExactly(fh, at, Math.min(READ_CHUNK, end - at), path), crc)
         if (crc !== header.crc)
-          throw new StorageError('ERR_CORRUPT', `${path} at offset ${header.dataOffset}: snapshot data checksum mismatch`)
+          throw new StorageError(
+            'ERR_CORRUPT',
+            `${path} at offset ${header.dataOffset}: snapshot data checksum mismatch`,
+          )
         for (let at = header.dataOffset; at < end; at += READ_CHUNK) {
           const chunk = await readExactly(fh, at, Math.min(READ_CHUNK, end - at), path)
           yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)

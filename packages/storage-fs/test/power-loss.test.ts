@@ -10,7 +10,14 @@ import { ModelFs } from './crash/model-fs.js'
  * their directory's last sync. The full sweep is `npm run crash -- fs-model`.
  */
 const DIR = '/data/store'
-const conf: ConfState = { voters: ['a'], outgoing: [], learners: [], learnersNext: [], witnesses: [], autoLeave: false }
+const conf: ConfState = {
+  voters: ['a'],
+  outgoing: [],
+  learners: [],
+  learnersNext: [],
+  witnesses: [],
+  autoLeave: false,
+}
 
 async function freshModel(): Promise<ModelFs> {
   const fs = new ModelFs()
@@ -101,6 +108,10 @@ describe('FsStorage under power loss', () => {
     await s.compact(15)
     await s.close()
     const r = await open(fs.powerLossImage(), 1)
-    expect(await r.load()).toMatchObject({ firstIndex: 16, lastIndex: 20, hardState: { term: 1, vote: 'a', commit: 5 } })
+    expect(await r.load()).toMatchObject({
+      firstIndex: 16,
+      lastIndex: 20,
+      hardState: { term: 1, vote: 'a', commit: 5 },
+    })
   })
 })

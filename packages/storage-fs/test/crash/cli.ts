@@ -34,7 +34,9 @@ if (positionals[0] === 'fs-model') {
   process.exit(await modelSweepCli(values.seeds.split(',').map(Number), Number(values.steps)))
 }
 if (positionals[0] !== 'fs') {
-  console.error('usage: npm run crash -- fs [--iterations N] [--seed N] [--keep] | fs-model [--seeds 1,2,3] [--steps N]')
+  console.error(
+    'usage: npm run crash -- fs [--iterations N] [--seed N] [--keep] | fs-model [--seeds 1,2,3] [--steps N]',
+  )
   process.exit(2)
 }
 const iterations = Number(values.iterations)

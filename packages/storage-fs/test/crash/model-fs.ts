@@ -237,7 +237,11 @@ function cloneTree(node: Node, seen: Map<Node, Node>, power: boolean): Node {
   if (done) return done
   if (node.kind === 'file') {
     const data = Buffer.from(power ? node.durable : node.data)
-    const copy: FileNode = { kind: 'file', data, durable: power ? Buffer.from(data) : Buffer.from(node.durable) }
+    const copy: FileNode = {
+      kind: 'file',
+      data,
+      durable: power ? Buffer.from(data) : Buffer.from(node.durable),
+    }
     seen.set(node, copy)
     return copy
   }

@@ -68,7 +68,12 @@ export async function modelSweep(seed: number, steps: number): Promise<SweepResu
       const hardState = { term, vote: 'z', commit: state.hardState.commit }
       await s.save({ entries: [makeEntry(next, term)], hardState })
       const expected = { ...state, terms: [...state.terms, term], hardState }
-      await recover(restarted.powerLossImage(), [expected], violations, `${where}, kill -9, restart, append, power loss`)
+      await recover(
+        restarted.powerLossImage(),
+        [expected],
+        violations,
+        `${where}, kill -9, restart, append, power loss`,
+      )
     }
     await recover(p.power, allowed, violations, `${where}, power loss`)
   }
@@ -98,9 +103,7 @@ async function recover(
   try {
     const state = await readBack(store)
     if (!allowed.some((s) => sameState(s, state)))
-      violations.push(
-        `${where}: recovered ${show(state)}, allowed ${allowed.map(show).join(' or ')}`,
-      )
+      violations.push(`${where}: recovered ${show(state)}, allowed ${allowed.map(show).join(' or ')}`)
     return { store, fs, state }
   } catch (err) {
     if (err instanceof CrashError) throw err

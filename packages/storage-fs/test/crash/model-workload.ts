@@ -27,7 +27,9 @@ const conf: ConfState = {
  * operations. `acked` counts the operations whose promise resolved; they resolve in order.
  */
 export class Oracle {
-  states: ModelState[] = [{ first: 1, terms: [], hardState: { term: 0, vote: '', commit: 0 }, snapshot: null }]
+  states: ModelState[] = [
+    { first: 1, terms: [], hardState: { term: 0, vote: '', commit: 0 }, snapshot: null },
+  ]
   acked = 0
 
   get current(): ModelState {
@@ -123,7 +125,10 @@ export async function runWorkload(
       // A local snapshot inside the log, then compaction to it or below it.
       const at = Math.max(s.first, last - rand(8))
       const t = s.terms[at - s.first]
-      await track(oracle.snapshot(at, t, false), store.writeSnapshot({ index: at, term: t, conf }, [snapshotBytes(at)]))
+      await track(
+        oracle.snapshot(at, t, false),
+        store.writeSnapshot({ index: at, term: t, conf }, [snapshotBytes(at)]),
+      )
       const to = rand(3) === 0 ? Math.max(s.first - 1, at - rand(4)) : at
       await track(oracle.compact(to), store.compact(to))
     } else if (roll < 82) {
