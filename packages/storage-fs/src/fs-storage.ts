@@ -67,19 +67,26 @@ export async function openFsStorage(options: FsStorageOptions): Promise<FsStorag
   try {
     for (const name of await fs.readdir(dir)) if (name.endsWith('.tmp')) await fs.unlink(join(dir, name))
     const snapshot = await readSnapshotHeader(fs, dir)
+    await fs.mkdir(join(dir, WAL_DIR))
+    // The snapshot (its data and its name), the wal directory's entry and the data directory's
+    // own entry may all be only in the page cache after a kill: make them durable first, and
+    // the snapshot before a reset below comes to depend on it.
+    await syncSnapshotFile(fs, dir)
+    await fs.syncDir(dir)
+    await fs.syncDir(dirname(dir))
     log = await SegmentLog.open(fs, join(dir, WAL_DIR), options.maxSegmentBytes ?? 64 << 20)
     // A crash in writeSnapshot(replaceLog) after the snapshot was installed: finish it.
     if (snapshot?.replaceLog && log.firstIndex <= snapshot.meta.index)
       await log.reset(snapshot.meta.index + 1)
-    await syncSnapshotFile(fs, dir)
-    await fs.syncDir(dir)
-    // The data directory's own entry (a killed opener may have created it).
-    await fs.syncDir(dirname(dir))
     return new FsStorage(dir, fs, lock, log, snapshot, options.onFatal)
   } catch (err) {
     await log?.close()
     await lock.release()
-    throw storageError(err, `opening ${dir}`)
+    const e = storageError(err, `opening ${dir}`)
+    // Recovery writes and syncs too: after an I/O error there, a retry in this process could
+    // accept pages whose writeback failed (see FsStorage). Corruption and the lock are not that.
+    if (e.code === 'ERR_CORRUPT' || e.code === 'ERR_LOCKED') throw e
+    throw new StorageError('ERR_FATAL', `${e.message}; the process must exit before opening ${dir} again`)
   }
 }
 

@@ -99,6 +99,22 @@ describe('FsStorage under power loss', () => {
     }
   })
 
+  it('makes the snapshot durable before a restart finishes a replaceLog that depends on it', async () => {
+    const fs = await freshModel()
+    const s = await open(fs, 1)
+    for (let b = 0; b < 3; b++) await s.save({ entries: entries(1 + b * 5, 6 + b * 5, 1) })
+    // Killed after the snapshot's rename, before its directory was synced.
+    crashBefore(fs, `fsync dir ${DIR}`)
+    const install = s.writeSnapshot({ index: 40, term: 3, conf }, [new Uint8Array(5)], { replaceLog: true })
+    await expect(install).rejects.toMatchObject({ code: 'ERR_FATAL' })
+    // The restart finishes the reset and is killed while deleting the old segments; then the power fails.
+    const restarted = fs.killImage()
+    crashBefore(restarted, 'unlink')
+    await expect(open(restarted, 1)).rejects.toMatchObject({ code: 'ERR_FATAL' })
+    const r = await open(restarted.powerLossImage(), 1)
+    expect(await r.load()).toMatchObject({ firstIndex: 41, lastIndex: 40, snapshot: { index: 40 } })
+  })
+
   it('keeps the hard state when the segments before a compaction are deleted', async () => {
     const fs = await freshModel()
     const s = await open(fs, 1)

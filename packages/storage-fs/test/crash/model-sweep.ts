@@ -33,7 +33,8 @@ const open = (fs: ModelFs) => openFsStorage({ dir: DIR, fs, maxSegmentBytes: SEG
  *   (so no acknowledged record is lost, no torn one appears, the hard state is not older);
  * - double crash: after a kill, what the restarted store showed, and a save acknowledged after
  *   the restart, must survive a power loss that follows (the restart must have made durable
- *   what it accepted, and left the log fit to append to).
+ *   what it accepted, and left the log fit to append to);
+ * - a crash during that restart, at one of its operations, leaves a disk that recovers too.
  */
 export async function modelSweep(seed: number, steps: number): Promise<SweepResult> {
   const fs = new ModelFs()
@@ -58,7 +59,21 @@ export async function modelSweep(seed: number, steps: number): Promise<SweepResu
   for (const p of points) {
     const where = `crash before operation ${p.op} (${p.what}), ${p.acked}/${p.started} acknowledged`
     const allowed = oracle.states.slice(p.acked, p.started + 1)
+    const pristine = p.kill.killImage()
     const killed = await recover(p.kill, allowed, violations, `${where}, kill -9`)
+    if (killed && killed.fs.ops > 0) {
+      // Crash again during the restart, at one of its operations, then kill or power loss.
+      const at = (p.op * 7919 + seed) % killed.fs.ops
+      pristine.crashAt = at
+      const crashed = await open(pristine).then(
+        () => false,
+        (err: unknown) => (err as { code?: string }).code === 'ERR_FATAL',
+      )
+      if (!crashed) violations.push(`${where}: a crash at restart operation ${at} did not fail the open`)
+      const again = `${where}, kill -9, crash at restart operation ${at}`
+      await recover(pristine.killImage(), allowed, violations, `${again}, kill -9`)
+      await recover(pristine.powerLossImage(), allowed, violations, `${again}, power loss`)
+    }
     if (killed) {
       // Double crash: the restarted peer acts on what it loaded (appends, votes), then the
       // power fails: what the restart showed and what it acknowledged since must survive.
