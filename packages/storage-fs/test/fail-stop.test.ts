@@ -1,21 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ConfState, StorageError } from '@flotilla/core'
+import type { StorageError } from '@flotilla/core'
 import { entries } from '@flotilla/core/test-support/storage-conformance'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type File, type FileSystem, nodeFileSystem, openFsStorage } from '../src/index.js'
+import { conf } from './crash/model.js'
 
 const root = mkdtempSync(join(tmpdir(), 'flotilla-fs-failstop-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
-const conf: ConfState = {
-  voters: ['a'],
-  outgoing: [],
-  learners: [],
-  learnersNext: [],
-  witnesses: [],
-  autoLeave: false,
-}
 
 /** node:fs whose next fdatasync fails with EIO once `failNext` is set, as a dying disk's would. */
 function failingSyncs(): FileSystem & { failNext: boolean } {

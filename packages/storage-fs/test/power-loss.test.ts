@@ -1,7 +1,8 @@
-import type { ConfState, HardState } from '@flotilla/core'
+import type { HardState } from '@flotilla/core'
 import { entries } from '@flotilla/core/test-support/storage-conformance'
 import { describe, expect, it } from 'vitest'
 import { openFsStorage } from '../src/index.js'
+import { conf } from './crash/model.js'
 import { ModelFs } from './crash/model-fs.js'
 
 /**
@@ -10,14 +11,6 @@ import { ModelFs } from './crash/model-fs.js'
  * their directory's last sync. The full sweep is `npm run crash -- fs-model`.
  */
 const DIR = '/data/store'
-const conf: ConfState = {
-  voters: ['a'],
-  outgoing: [],
-  learners: [],
-  learnersNext: [],
-  witnesses: [],
-  autoLeave: false,
-}
 
 async function freshModel(): Promise<ModelFs> {
   const fs = new ModelFs()

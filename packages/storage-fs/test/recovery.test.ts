@@ -16,6 +16,7 @@ import { entries } from '@flotilla/core/test-support/storage-conformance'
 import { afterAll, describe, expect, it } from 'vitest'
 import { nodeFileSystem, openFsStorage } from '../src/index.js'
 import { encodeFrame, FRAME_HEADER_BYTES, RECORD_HEADER_BYTES } from '../src/record.js'
+import { conf } from './crash/model.js'
 
 const root = mkdtempSync(join(tmpdir(), 'flotilla-fs-recovery-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -142,7 +143,7 @@ describe('FsStorage recovery', () => {
     const r = await openFsStorage({ dir, maxSegmentBytes: 1 })
     expect((await r.load()).lastIndex).toBe(11)
     expect((await r.entries(6, 12)).map((e) => e.term)).toEqual([1, 1, 2, 2, 2, 2])
-    await r.writeSnapshot({ index: 9, term: 2, conf: emptyConf }, [new Uint8Array([1])])
+    await r.writeSnapshot({ index: 9, term: 2, conf: conf }, [new Uint8Array([1])])
     await r.compact(9)
     // The compaction frame starts segment 6. Segment 1 (entries 1..5) is wholly below the first
     // index 10 and goes; segment 2 wrote entry 10 and stays, and so do the later ones, although 3
@@ -162,7 +163,7 @@ describe('FsStorage recovery', () => {
     const s = await openFsStorage({ dir })
     await s.save({ entries: entries(1, 101, 1) })
     await s.save({ entries: entries(30, 36, 2) }) // a new leader's entries cut 36..100
-    await s.writeSnapshot({ index: 35, term: 2, conf: emptyConf }, [new Uint8Array([1])])
+    await s.writeSnapshot({ index: 35, term: 2, conf: conf }, [new Uint8Array([1])])
     await s.compact(35)
     await s.close()
     const r = await openFsStorage({ dir })
@@ -180,7 +181,7 @@ describe('FsStorage recovery', () => {
     await s.save({ entries: entries(11, 13, 1, 100) }) // segment 3
     await s.save({ entries: entries(6, 8, 2, 100) }) // segment 3 too: 6..12 of term 1 are gone
     expect(s.segmentCount).toBe(3)
-    await s.writeSnapshot({ index: 2, term: 1, conf: emptyConf }, [new Uint8Array([1])])
+    await s.writeSnapshot({ index: 2, term: 1, conf: conf }, [new Uint8Array([1])])
     await s.compact(2)
     await s.close()
     const r = await openFsStorage(opts)
@@ -242,7 +243,7 @@ describe('FsStorage recovery', () => {
     await s.close()
     // Simulate a crash right after the snapshot file was installed, before the log was reset.
     const { writeSnapshotTemp, installSnapshotFile } = await import('../src/snapshot-file.js')
-    const tmp = await writeSnapshotTemp(nodeFileSystem, dir, { index: 30, term: 4, conf: emptyConf }, true, [
+    const tmp = await writeSnapshotTemp(nodeFileSystem, dir, { index: 30, term: 4, conf: conf }, true, [
       new Uint8Array(9),
     ])
     await installSnapshotFile(nodeFileSystem, dir, tmp)
@@ -256,7 +257,7 @@ describe('FsStorage recovery', () => {
   it('detects a damaged snapshot while streaming it', async () => {
     const dir = freshDir()
     const s = await openFsStorage({ dir })
-    await s.writeSnapshot({ index: 1, term: 1, conf: emptyConf }, [new Uint8Array(300_000).fill(3)])
+    await s.writeSnapshot({ index: 1, term: 1, conf: conf }, [new Uint8Array(300_000).fill(3)])
     const file = join(dir, 'snapshot')
     const bytes = readFileSync(file)
     bytes[200_000] ^= 1
@@ -270,12 +271,3 @@ describe('FsStorage recovery', () => {
     await s.close()
   })
 })
-
-const emptyConf = {
-  voters: ['a'],
-  outgoing: [],
-  learners: [],
-  learnersNext: [],
-  witnesses: [],
-  autoLeave: false,
-}

@@ -1,6 +1,6 @@
-import type { ConfState, HardState } from '@flotilla/core'
+import type { HardState } from '@flotilla/core'
 import type { FsStorage } from '../../src/index.js'
-import { makeEntry, snapshotBytes } from './model.js'
+import { conf, makeEntry, snapshotBytes } from './model.js'
 
 /** What the store must hold after some prefix of the workload's operations. */
 export interface ModelState {
@@ -12,15 +12,6 @@ export interface ModelState {
 }
 
 export const lastIndexOf = (s: ModelState) => s.first + s.terms.length - 1
-
-const conf: ConfState = {
-  voters: ['a', 'b', 'c'],
-  outgoing: [],
-  learners: [],
-  learnersNext: [],
-  witnesses: [],
-  autoLeave: false,
-}
 
 /**
  * The expected states, one per operation started: `states[k]` is the store after the first k
