@@ -65,7 +65,14 @@ export async function openFsStorage(options: FsStorageOptions): Promise<FsStorag
   }
   let log: SegmentLog | null = null
   try {
-    for (const name of await fs.readdir(dir)) if (name.endsWith('.tmp')) await fs.unlink(join(dir, name))
+    const names = await fs.readdir(dir)
+    // The first on-disk format kept the hard state in this file; ignoring it would forget a vote.
+    if (names.includes('state'))
+      throw new StorageError(
+        'ERR_CORRUPT',
+        `${join(dir, 'state')}: a store of the first on-disk format, which this version does not read`,
+      )
+    for (const name of names) if (name.endsWith('.tmp')) await fs.unlink(join(dir, name))
     const snapshot = await readSnapshotHeader(fs, dir)
     await fs.mkdir(join(dir, WAL_DIR))
     // The snapshot (its data and its name), the wal directory's entry and the data directory's

@@ -1,5 +1,6 @@
 import {
   closeSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -234,6 +235,17 @@ describe('FsStorage recovery', () => {
     const r = await openFsStorage({ dir, maxSegmentBytes: 400 })
     expect((await r.load()).lastIndex).toBe(12)
     await r.close()
+  })
+
+  it('refuses a store of the first on-disk format rather than forget its vote or log', async () => {
+    const withState = freshDir()
+    mkdirSync(withState, { recursive: true })
+    writeFileSync(join(withState, 'state'), 'old')
+    await expect(openFsStorage({ dir: withState })).rejects.toMatchObject({ code: 'ERR_CORRUPT' })
+    const withSegment = freshDir()
+    mkdirSync(join(withSegment, 'wal'), { recursive: true })
+    writeFileSync(join(withSegment, 'wal', '00000000000000000001.wal'), 'old')
+    await expect(openFsStorage({ dir: withSegment })).rejects.toMatchObject({ code: 'ERR_CORRUPT' })
   })
 
   it('finishes an interrupted replaceLog on open', async () => {
