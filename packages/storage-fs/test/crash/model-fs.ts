@@ -44,11 +44,16 @@ export class ModelFs implements FileSystem {
   constructor(private readonly root: DirNode = newDir()) {}
 
   killImage(): ModelFs {
-    return new ModelFs(cloneTree(this.root, new Map(), false) as DirNode)
+    return new ModelFs(cloneTree(this.root, new Map(), 'kill') as DirNode)
   }
 
   powerLossImage(): ModelFs {
-    return new ModelFs(cloneTree(this.root, new Map(), true) as DirNode)
+    return new ModelFs(cloneTree(this.root, new Map(), 'power') as DirNode)
+  }
+
+  /** A power loss that caught an append half written: the first half of each file's unsynced appended bytes survives. */
+  tornImage(): ModelFs {
+    return new ModelFs(cloneTree(this.root, new Map(), 'torn') as DirNode)
   }
 
   private step(what: string): void {
@@ -231,24 +236,32 @@ class ModelFile implements File {
   async close(): Promise<void> {}
 }
 
-/** Copies the tree as a kill leaves it (`power` false) or as a power loss does (`power` true). */
-function cloneTree(node: Node, seen: Map<Node, Node>, power: boolean): Node {
+/** Copies the tree as a kill, a power loss or a power loss in the middle of an append leaves it. */
+function cloneTree(node: Node, seen: Map<Node, Node>, how: 'kill' | 'power' | 'torn'): Node {
   const done = seen.get(node)
   if (done) return done
   if (node.kind === 'file') {
-    const data = Buffer.from(power ? node.durable : node.data)
+    const data = Buffer.from(how === 'kill' ? node.data : survivingBytes(node, how === 'torn'))
     const copy: FileNode = {
       kind: 'file',
       data,
-      durable: power ? Buffer.from(data) : Buffer.from(node.durable),
+      durable: how === 'kill' ? Buffer.from(node.durable) : Buffer.from(data),
     }
     seen.set(node, copy)
     return copy
   }
   const copy = newDir()
   seen.set(node, copy)
-  const clone = (m: Map<string, Node>) => new Map([...m].map(([k, v]) => [k, cloneTree(v, seen, power)]))
+  const clone = (m: Map<string, Node>) => new Map([...m].map(([k, v]) => [k, cloneTree(v, seen, how)]))
   copy.durable = clone(node.durable)
-  copy.entries = power ? new Map(copy.durable) : clone(node.entries)
+  copy.entries = how === 'kill' ? clone(node.entries) : new Map(copy.durable)
   return copy
+}
+
+/** What a power loss leaves of a file: its synced bytes, and with `torn` half of what it appended since. */
+function survivingBytes(node: FileNode, torn: boolean): Buffer {
+  const { data, durable } = node
+  const appended = data.length > durable.length && data.subarray(0, durable.length).equals(durable)
+  if (!torn || !appended) return durable
+  return data.subarray(0, durable.length + Math.floor((data.length - durable.length) / 2))
 }

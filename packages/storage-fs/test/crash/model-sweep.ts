@@ -11,6 +11,7 @@ interface CrashPoint {
   what: string
   kill: ModelFs
   power: ModelFs
+  torn: ModelFs
   /** Operations acknowledged and started when the crash came. */
   acked: number
   started: number
@@ -34,7 +35,9 @@ const open = (fs: ModelFs) => openFsStorage({ dir: DIR, fs, maxSegmentBytes: SEG
  * - double crash: after a kill, what the restarted store showed, and a save acknowledged after
  *   the restart, must survive a power loss that follows (the restart must have made durable
  *   what it accepted, and left the log fit to append to);
- * - a crash during that restart, at one of its operations, leaves a disk that recovers too.
+ * - a crash during that restart, at one of its operations, leaves a disk that recovers too;
+ * - a power loss that kept the first half of each file's unsynced appended bytes (a torn frame)
+ *   recovers like one that kept none of them.
  */
 export async function modelSweep(seed: number, steps: number): Promise<SweepResult> {
   const fs = new ModelFs()
@@ -49,6 +52,7 @@ export async function modelSweep(seed: number, steps: number): Promise<SweepResu
       what,
       kill: fs.killImage(),
       power: fs.powerLossImage(),
+      torn: fs.tornImage(),
       acked: oracle.acked,
       started: oracle.states.length - 1,
     })
@@ -91,6 +95,12 @@ export async function modelSweep(seed: number, steps: number): Promise<SweepResu
       )
     }
     await recover(p.power, allowed, violations, `${where}, power loss`)
+    await recover(
+      p.torn,
+      allowed,
+      violations,
+      `${where}, power loss with half of the unsynced appends written`,
+    )
   }
   return { operations: points.length, violations }
 }
