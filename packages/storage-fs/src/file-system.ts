@@ -8,7 +8,7 @@ import fsx from 'fs-native-extensions'
 /**
  * The file operations storage-fs performs, and nothing else. The store takes one as an option so
  * that the crash-model test can run it over a recorder that stops before any operation and shows
- * what a kill -9 or a power loss would leave (test/crash-model/); production uses `nodeFileSystem`.
+ * what a kill -9 or a power loss would leave (test/crash/model-fs.ts); production uses `nodeFileSystem`.
  */
 export interface FileSystem {
   /** Creates `path` and missing parents; resolves true if `path` itself was created. */
@@ -119,7 +119,7 @@ export const nodeFileSystem: FileSystem = {
 
 /**
  * Takes an exclusive lock on an open file. On Linux it is an open-file-description lock
- * (F_OFD_SETLK), elsewhere flock or LockFileEx: a second open of the file, in this process or
+ * (F_OFD_SETLK), on macOS flock, on Windows LockFileEx: a second open of the file, in this process or
  * another, cannot take it, and the OS drops it with the file when the process dies. The file's
  * content (the holder's pid) is only for the error message; it is never trusted.
  */
