@@ -1,6 +1,7 @@
 // The loop: ticks, Ready handling (persist, then send, then apply), advance. A write travels
 // proposal (proposals.ts) -> log (persist here) -> replicate (Raft) -> commit -> apply (here).
 
+import { isJoint } from '../raft/confchange.js'
 import type { RaftConfig } from '../raft/config.js'
 import type { MemoryLog } from '../raft/log-storage.js'
 import {
@@ -18,6 +19,7 @@ import type { Transport } from '../transport/transport.js'
 import { TickClock } from './clock.js'
 import { Emitter } from './emitter.js'
 import { PeerError } from './errors.js'
+import { membersOf } from './membership.js'
 import { messageTypeName, PeerCounters } from './metrics.js'
 import { installSnapshot, maybeTakeSnapshot, type SnapshotState } from './snapshots.js'
 import type { Clock, PeerEvents, PeerRole, Timers } from './types.js'
@@ -350,10 +352,11 @@ export class PeerDriver {
   }
 
   private noticeConfChange(): void {
-    const conf = JSON.stringify(this.node.raft.conf)
-    if (conf === this.lastConf) return
-    this.lastConf = conf
-    this.events.emit('membership', { members: [], joint: this.node.raft.conf.outgoing.length > 0 })
+    const serialized = JSON.stringify(this.node.raft.conf)
+    if (serialized === this.lastConf) return
+    this.lastConf = serialized
+    const conf = this.node.raft.conf
+    this.events.emit('membership', { members: membersOf(conf), joint: isJoint(conf) })
   }
 
   private armTimer(): void {
