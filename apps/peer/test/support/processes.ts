@@ -55,6 +55,8 @@ export class PeerProcess {
   output = ''
   exited: Promise<number | null> = Promise.resolve(null)
   readonly url: string
+  /** Flags for node itself (e.g. `--cpu-prof`), before the program. */
+  nodeArgs: string[] = []
 
   constructor(
     readonly id: string,
@@ -79,6 +81,7 @@ export class PeerProcess {
   /** Spawns the program; `extra` are flags after the common ones. */
   start(extra: string[]): void {
     const args = [
+      ...this.nodeArgs,
       BIN,
       'start',
       '--data',
