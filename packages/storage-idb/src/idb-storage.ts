@@ -51,6 +51,9 @@ export class IdbStorage implements Storage {
   readonly failed: Promise<StorageError>
   private markFailed: (err: StorageError) => void = () => {}
   private failure: StorageError | null = null
+  /** Rejects with the failure as soon as the store fails, whoever closed it. */
+  private readonly failing: Promise<never>
+  private rejectFailing: (err: StorageError) => void = () => {}
   private closing = false
   private closeDone: Promise<void> | null = null
   private finished = false
@@ -75,6 +78,10 @@ export class IdbStorage implements Storage {
     this.failed = new Promise((resolve) => {
       this.markFailed = resolve
     })
+    this.failing = new Promise<never>((_, reject) => {
+      this.rejectFailing = reject
+    })
+    this.failing.catch(() => {})
     subscribe((err) => this.fail(err))
     // A frozen tab would keep the peer from every other tab: let go instead (README).
     globalThis.document?.addEventListener('freeze', this.onFreeze)
@@ -199,7 +206,7 @@ export class IdbStorage implements Storage {
     this.closing = true
     while (this.flushing || this.queue.length > 0) await this.exclusive(async () => {})
     await this.exclusive(async () => {})
-    await Promise.all([...this.inFlight].map((tx) => tx.outcome))
+    await this.untilFailure(Promise.all([...this.inFlight].map((tx) => tx.outcome))).catch(() => {})
     this.finish()
   }
 
@@ -211,6 +218,7 @@ export class IdbStorage implements Storage {
     this.closing = true
     for (const tx of this.inFlight) tx.abort()
     for (const save of this.queue.splice(0)) save.reject(err)
+    this.rejectFailing(err)
     this.finish()
     if (owned) this.markFailed(err)
   }
@@ -365,7 +373,7 @@ export class IdbStorage implements Storage {
 
   /** Waits for a transaction; an abort (quota, I/O, fence) leaves the database as it was. */
   private async commit(tx: WriteTx, what: string): Promise<void> {
-    const error = await tx.outcome
+    const error = await this.untilFailure(tx.outcome)
     if (!error) return
     if (tx.fenced) this.fail(fencedError(this.peerId))
     throw this.failure ?? asStorageError(error, `${what} for peer ${this.peerId}`)
@@ -381,10 +389,18 @@ export class IdbStorage implements Storage {
       const tx = this.db.transaction(storeName, 'readonly')
       // idb rejects `done` of an aborted transaction whether or not anyone waits for it.
       tx.done.catch(() => {})
-      return await work(tx.store)
+      return await this.untilFailure(work(tx.store))
     } catch (err) {
       throw this.failure ?? asStorageError(err, `${what} of peer ${this.peerId}`)
     }
+  }
+
+  /**
+   * Settles with `work`, or with the failure if the store fails first: after a forced close,
+   * Chromium may never answer a transaction or request that was in flight.
+   */
+  private untilFailure<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.failing])
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
