@@ -39,9 +39,8 @@ export async function launchChromium(
   })
   child.stderr!.resume()
   // `noDefaults` is a connectOverCDP option that playwright-core's types do not list.
-  const browser = await chromium.connectOverCDP(endpoint, { noDefaults: true } as Parameters<
-    typeof chromium.connectOverCDP
-  >[1])
+  const options = { timeout: 30_000, noDefaults: true }
+  const browser = await chromium.connectOverCDP(endpoint, options)
   return { browser, context: browser.contexts()[0], child, exited }
 }
 

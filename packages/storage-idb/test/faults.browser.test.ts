@@ -146,7 +146,7 @@ describe('IdbStorage: errors and close', () => {
       ...args: Parameters<IDBDatabase['transaction']>
     ) {
       const tx = original.apply(this, args)
-      if (!closing && [...tx.objectStoreNames].join() === 'snapshotChunks') {
+      if (!closing && Array.from(tx.objectStoreNames).join() === 'snapshotChunks') {
         tx.addEventListener('complete', () => events.push('chunk committed'))
         closing = s.close().then(() => {
           events.push('closed')
