@@ -120,6 +120,32 @@ describe('IdbStorage: versionchange and upgrades', () => {
 })
 
 describe('IdbStorage: errors and close', () => {
+  it('fails with ERR_UNAVAILABLE, and does not spin, when the connection refuses new transactions', async () => {
+    const id = peer('refused')
+    const s = await openIdbStorage({ peerId: id })
+    await s.save({ entries: [entry(1)] })
+    // What a connection the browser is closing does before its close event arrives.
+    const original = IDBDatabase.prototype.transaction
+    IDBDatabase.prototype.transaction = () => {
+      throw new DOMException('The database connection is closing.', 'InvalidStateError')
+    }
+    let outcome: string[]
+    try {
+      outcome = await Promise.all(
+        [s.save({ entries: [entry(2)] }), s.save({ entries: [entry(3)] })].map(settle),
+      )
+    } finally {
+      IDBDatabase.prototype.transaction = original
+    }
+    expect(outcome).toEqual(['ERR_UNAVAILABLE', 'ERR_UNAVAILABLE'])
+    expect(await s.failed).toMatchObject({ code: 'ERR_UNAVAILABLE' })
+    // It let go of its lock.
+    const next = await openIdbStorage({ peerId: id })
+    expect(await next.load()).toMatchObject({ lastIndex: 1 })
+    await next.close()
+    await s.close()
+  })
+
   it('answers a bad index with ERR_INVALID, never a raw DOMException', async () => {
     const s = await openIdbStorage({ peerId: peer('bad-index') })
     await s.save({ entries: [entry(1), entry(2)] })
