@@ -1,5 +1,4 @@
 import {
-  checkAppend,
   type Entry,
   type EntryType,
   type HardState,
@@ -13,18 +12,14 @@ import {
 } from '@flotilla/core'
 import { type IDBPDatabase, type IDBPObjectStore, type StoreNames, unwrap } from 'idb'
 import { asStorageError, closedError, connectionLostError, fencedError, frozenError } from './errors.js'
+import { buildGroup, type PendingSave } from './group-commit.js'
+import { rechunk } from './rechunk.js'
 import type { FlotillaDB, SnapshotRecord, StoredEntry } from './schema.js'
 import type { HeldLock } from './web-lock.js'
 import { WriteTx } from './write-tx.js'
 
 /** Snapshot data is stored in pieces of about this size, one transaction each. */
 const CHUNK_BYTES = 1 << 20
-
-interface PendingSave {
-  batch: SaveBatch
-  resolve(): void
-  reject(err: unknown): void
-}
 
 export interface Cached {
   hardState: HardState
@@ -294,67 +289,30 @@ export class IdbStorage implements Storage {
       })
   }
 
-  /**
-   * Every queued save in one strict transaction; an invalid save is rejected alone. A value
-   * IndexedDB refuses (a detached buffer, a key that is not a number) throws after requests of
-   * its save were issued: the transaction is aborted, that save rejected with ERR_INVALID, and
-   * the saves before it go back to the queue for the next transaction.
-   */
+  /** Every queued save in one strict transaction (see buildGroup). */
   private async commitGroup(): Promise<void> {
     if (this.queue.length === 0) return
     const tx = this.begin(['entries', 'meta'])
-    const group: PendingSave[] = []
-    let last = this.state.lastIndex
-    let hardState: HardState | undefined
-    const written: Entry[] = []
-    let cutFrom = Number.POSITIVE_INFINITY
-    const refuse = (save: PendingSave, err: unknown) => {
-      tx.abort()
-      save.reject(asStorageError(err, `saving to the log of peer ${this.peerId}`))
-      this.queue.unshift(...group)
-    }
-    while (this.queue.length > 0) {
-      const save = this.queue.shift()!
-      try {
-        const list = save.batch.entries ?? []
-        const invalid = checkAppend(list, this.state.firstIndex, last)
-        if (invalid) {
-          save.reject(invalid)
-          continue
-        }
-        const first = list[0]?.index
-        if (first !== undefined && first <= last) {
-          // A conflicting suffix: drop it (from the store and from what this group wrote).
-          tx.store('entries').delete(IDBKeyRange.lowerBound(first))
-          cutFrom = Math.min(cutFrom, first)
-          while (written.length > 0 && written[written.length - 1].index >= first) written.pop()
-        }
-        for (const e of list) {
-          tx.store('entries').put({ index: e.index, term: e.term, type: e.type, data: e.data })
-          written.push(e)
-        }
-        if (list.length > 0) last = list[list.length - 1].index
-        if (save.batch.hardState) {
-          tx.store('meta').put({ ...save.batch.hardState }, 'hardState')
-          hardState = save.batch.hardState
-        }
-      } catch (err) {
-        refuse(save, err)
-        return
-      }
-      group.push(save)
-    }
+    const { firstIndex, lastIndex } = this.state
+    const group = buildGroup(
+      tx,
+      this.queue,
+      firstIndex,
+      lastIndex,
+      `saving to the log of peer ${this.peerId}`,
+    )
+    if (!group) return
     try {
       await this.commit(tx, 'appending to the log')
     } catch (err) {
-      for (const s of group) s.reject(err)
+      for (const s of group.saves) s.reject(err)
       return
     }
-    for (const i of [...this.terms.keys()]) if (i >= cutFrom) this.terms.delete(i)
-    for (const e of written) this.terms.set(e.index, e.term)
-    this.state.lastIndex = last
-    if (hardState) this.state.hardState = { ...hardState }
-    for (const s of group) s.resolve()
+    for (const i of [...this.terms.keys()]) if (i >= group.cutFrom) this.terms.delete(i)
+    for (const e of group.written) this.terms.set(e.index, e.term)
+    this.state.lastIndex = group.lastIndex
+    if (group.hardState) this.state.hardState = { ...group.hardState }
+    for (const s of group.saves) s.resolve()
   }
 
   /** A write transaction (fenced when it touches `meta`); a closed connection fails the store. */
@@ -429,27 +387,4 @@ function checkIndex(name: string, value: number): void {
 
 function toEntry(row: StoredEntry): Entry {
   return { index: row.index, term: row.term, type: row.type as EntryType, data: row.data }
-}
-
-/** Re-chunks a stream into pieces of at most `size` bytes (and merges tiny ones). */
-async function* rechunk(
-  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  size: number,
-): AsyncIterable<Uint8Array> {
-  let buf = new Uint8Array(size)
-  let fill = 0
-  for await (const chunk of chunks) {
-    for (let at = 0; at < chunk.length; ) {
-      const n = Math.min(size - fill, chunk.length - at)
-      buf.set(chunk.subarray(at, at + n), fill)
-      fill += n
-      at += n
-      if (fill === size) {
-        yield buf
-        buf = new Uint8Array(size)
-        fill = 0
-      }
-    }
-  }
-  if (fill > 0) yield buf.slice(0, fill)
 }
