@@ -379,10 +379,10 @@ export class IdbStorage implements Storage {
   }
 }
 
-/** Indices are non-negative integers; anything else would reach IndexedDB as a bad key. */
+/** Indices are integers; anything else (NaN above all) would reach IndexedDB as a bad key. */
 function checkIndex(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new StorageError('ERR_INVALID', `${name} must be a non-negative integer, got ${value}`)
+  if (!Number.isSafeInteger(value))
+    throw new StorageError('ERR_INVALID', `${name} must be an integer, got ${value}`)
 }
 
 function toEntry(row: StoredEntry): Entry {
