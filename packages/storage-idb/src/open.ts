@@ -36,13 +36,15 @@ export async function openIdbStorage(options: IdbStorageOptions): Promise<IdbSto
     steal: options.steal ?? false,
     signal: options.signal,
   })
-  // Failures reported before the store exists are kept for it (or fail the open).
-  let early: StorageError | undefined
+  // A failure before the store exists fails the open, at once: after a forced close or during
+  // a versionchange, the reads of `recover` may never be answered.
+  let failOpen: (err: StorageError) => void = () => {}
+  const failedEarly = new Promise<never>((_, reject) => {
+    failOpen = reject
+  })
+  failedEarly.catch(() => {})
   let failStore: ((err: StorageError) => void) | undefined
-  const report = (err: StorageError) => {
-    if (failStore) failStore(err)
-    else early ??= err
-  }
+  const report = (err: StorageError) => (failStore ? failStore(err) : failOpen(err))
   void lock.lost.then(report)
   let db: Awaited<ReturnType<typeof openDB<FlotillaDB>>> | undefined
   try {
@@ -52,8 +54,7 @@ export async function openIdbStorage(options: IdbStorageOptions): Promise<IdbSto
       terminated: () => report(connectionLostError(peerId)),
     })
     const writer = crypto.randomUUID()
-    const state = await recover(db, writer)
-    if (early) throw early
+    const state = await Promise.race([recover(db, writer), failedEarly])
     return new IdbStorage(peerId, db, lock, state, writer, (fail) => {
       failStore = fail
     })

@@ -105,6 +105,37 @@ describe('IdbStorage: versionchange and upgrades', () => {
     await s.close()
   })
 
+  it('fails an open that a deletion interrupts with ERR_CLOSED, instead of hanging and blocking it', async () => {
+    const id = peer('open-delete')
+    await (await openIdbStorage({ peerId: id })).close()
+    // The open's reads will never be answered, as after a forced close.
+    const original = IDBObjectStore.prototype.openCursor
+    let stuck: () => void = () => {}
+    const reached = new Promise<void>((resolve) => {
+      stuck = resolve
+    })
+    IDBObjectStore.prototype.openCursor = () => {
+      stuck()
+      return new Promise(() => {}) as unknown as IDBRequest<IDBCursorWithValue>
+    }
+    let opening: Promise<string>
+    try {
+      opening = settle(openIdbStorage({ peerId: id }))
+      await reached
+    } finally {
+      IDBObjectStore.prototype.openCursor = original
+    }
+    const deleted = new Promise<void>((resolve, reject) => {
+      const req = indexedDB.deleteDatabase(dbName(id))
+      req.onsuccess = () => resolve()
+      req.onerror = () => reject(req.error)
+    })
+    expect(await opening).toBe('ERR_CLOSED')
+    await deleted
+    // The lock went with it.
+    await (await openIdbStorage({ peerId: id })).close()
+  })
+
   it('upgrades a database written by the current schema, keeping its data', async () => {
     const id = peer('upgrade')
     const s = await openIdbStorage({ peerId: id })
