@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
-import { launchChromium, processTree } from './chromium-process.js'
+import { isRunning, launchChromium, processTree } from './chromium-process.js'
 
 /**
  * Real Chromium with a real on-disk profile, for what Vitest's browser mode cannot do: reload
@@ -21,8 +21,11 @@ export interface IdbBrowser {
   context: BrowserContext
   /** A new tab with the page loaded and `flotillaIdb` ready. */
   newTab(): Promise<Page>
-  /** SIGKILLs this browser's renderers (every tab), or all of its processes; returns how many. */
-  kill(which: 'renderers' | 'all'): number
+  /**
+   * SIGKILLs this browser's renderers (every tab), or all of its processes, and waits until they
+   * are gone (so that no file lock of theirs outlives them); returns how many.
+   */
+  kill(which: 'renderers' | 'all'): Promise<number>
   /** Closes the browser and the server; removes the profile unless it was given. */
   close(): Promise<void>
 }
@@ -83,11 +86,12 @@ export async function startIdbBrowser(options: IdbBrowserOptions = {}): Promise<
       await loadPage(page, url)
       return page
     },
-    kill(which) {
+    async kill(which) {
       const pids = processTree(child.pid!).filter(
         (p) => which === 'all' || (p.type === 'renderer' && !p.webui),
       )
       for (const p of pids) process.kill(p.pid, 'SIGKILL')
+      while (pids.some((p) => isRunning(p.pid))) await new Promise((r) => setTimeout(r, 10))
       return pids.length
     },
     async close() {

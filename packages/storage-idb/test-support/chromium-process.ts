@@ -77,3 +77,13 @@ export function processTree(root: number): { pid: number; type: string; webui: b
       return { pid, type, webui: args.includes('--top-chrome-webui') }
     })
 }
+
+/** Whether `pid` still runs: a zombie has released everything, so it counts as gone. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return false
+  }
+}

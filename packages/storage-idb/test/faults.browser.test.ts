@@ -116,7 +116,7 @@ describe('IdbStorage: versionchange and upgrades', () => {
     })
     IDBObjectStore.prototype.openCursor = () => {
       stuck()
-      return new Promise(() => {}) as unknown as IDBRequest<IDBCursorWithValue>
+      return new Promise(() => {}) as unknown as IDBRequest<IDBCursorWithValue | null>
     }
     let opening: Promise<string>
     try {

@@ -57,7 +57,7 @@ it('keeps every acknowledged save across killed renderers and a killed browser, 
       // Kill while saves are in flight: only what the page heard back counts as acknowledged.
       await waitForAcks(page, found.lastIndex + 20 * BATCH)
       const crashed = page.waitForEvent('crash').catch(() => {})
-      expect(browser.kill(killAll ? 'all' : 'renderers')).toBeGreaterThan(0)
+      expect(await browser.kill(killAll ? 'all' : 'renderers')).toBeGreaterThan(0)
       if (killAll) {
         await browser.close()
         browser = await startIdbBrowser({ profile, port })
