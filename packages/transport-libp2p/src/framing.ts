@@ -7,6 +7,8 @@ import { FrameError } from './errors.js'
  * simpler and easy to fuzz as a pure function.
  */
 
+const EMPTY = new Uint8Array(0)
+
 /** A varint for lengths below 2^35 takes at most 5 bytes; more is malformed. */
 const MAX_VARINT_BYTES = 5
 
@@ -58,8 +60,10 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  * after an error the decoder must be discarded with its stream.
  */
 export class FrameDecoder {
+  /** Chunks from `head` on are unread; consumed ones are dropped in bulk, not one by one. */
   private chunks: Uint8Array[] = []
-  /** Bytes of chunks[0] already consumed: advancing it costs no new view per frame. */
+  private head = 0
+  /** Bytes of chunks[head] already consumed: advancing it costs no new view per frame. */
   private offset = 0
   private buffered = 0
   /** Length of the frame being read, once its header is complete. */
@@ -92,9 +96,9 @@ export class FrameDecoder {
     let value = 0
     let scale = 1
     let read = 0
-    for (let c = 0; c < this.chunks.length; c++) {
+    for (let c = this.head; c < this.chunks.length; c++) {
       const chunk = this.chunks[c]
-      for (let i = c === 0 ? this.offset : 0; i < chunk.byteLength; i++) {
+      for (let i = c === this.head ? this.offset : 0; i < chunk.byteLength; i++) {
         const byte = chunk[i]
         value += (byte & 0x7f) * scale
         scale *= 128
@@ -117,33 +121,44 @@ export class FrameDecoder {
     return false
   }
 
-  /** Drops the first `n` buffered bytes. */
+  /**
+   * Drops the first `n` buffered bytes. Consumed chunks are released by advancing `head` and
+   * compacting once half the list is consumed: `shift()` per chunk made a frame sent as
+   * thousands of 1-byte chunks cost quadratic time.
+   */
   private skip(n: number): void {
     this.buffered -= n
     while (n > 0) {
-      const left = this.chunks[0].byteLength - this.offset
+      const left = this.chunks[this.head].byteLength - this.offset
       if (n < left) {
         this.offset += n
-        return
+        break
       }
       n -= left
-      this.chunks.shift()
+      this.chunks[this.head++] = EMPTY
       this.offset = 0
+    }
+    if (this.head === this.chunks.length) {
+      this.chunks = []
+      this.head = 0
+    } else if (this.head > 32 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head)
+      this.head = 0
     }
   }
 
   /** Removes and returns the first `n` buffered bytes (a view when they lie in one chunk). */
   private take(n: number): Uint8Array {
-    const first = this.chunks[0]
+    const first = this.chunks[this.head]
     let out: Uint8Array
     if (first.byteLength - this.offset >= n) {
       out = first.subarray(this.offset, this.offset + n)
     } else {
       out = new Uint8Array(n)
       let at = 0
-      for (let c = 0; at < n; c++) {
+      for (let c = this.head; at < n; c++) {
         const chunk = this.chunks[c]
-        const from = c === 0 ? this.offset : 0
+        const from = c === this.head ? this.offset : 0
         const part = Math.min(chunk.byteLength - from, n - at)
         out.set(chunk.subarray(from, from + part), at)
         at += part
