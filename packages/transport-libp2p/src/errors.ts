@@ -11,7 +11,7 @@ export class FrameError extends Error {
 
 export class TransportError extends Error {
   constructor(
-    readonly code: 'ERR_TRANSPORT_CLOSED' | 'ERR_BAD_PEER_ID' | 'ERR_CONFIG',
+    readonly code: 'ERR_TRANSPORT_CLOSED' | 'ERR_BAD_PEER_ID' | 'ERR_CONFIG' | 'ERR_NOT_MEMBER',
     message: string,
   ) {
     super(message)
