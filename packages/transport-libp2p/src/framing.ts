@@ -9,6 +9,13 @@ import { FrameError } from './errors.js'
 
 const EMPTY = new Uint8Array(0)
 
+/**
+ * A frame may arrive in up to FRAGMENT_ALLOWANCE chunks plus one per MIN_CHUNK_BYTES of it:
+ * any TCP or QUIC path splits it far less, and a 1-byte-chunk flood is cut off early.
+ */
+const FRAGMENT_ALLOWANCE = 64
+const MIN_CHUNK_BYTES = 512
+
 /** A varint for lengths below 2^35 takes at most 5 bytes; more is malformed. */
 const MAX_VARINT_BYTES = 5
 
@@ -69,7 +76,14 @@ export class FrameDecoder {
   /** Length of the frame being read, once its header is complete. */
   private expected = -1
 
-  constructor(readonly maxFrameBytes: number) {}
+  /** Chunks held for the frame being assembled (see FRAGMENT_ALLOWANCE). */
+  private pendingChunks = 0
+
+  /** `minChunkBytes` 0 turns the fragmentation guard off (tests of the decoder alone). */
+  constructor(
+    readonly maxFrameBytes: number,
+    private readonly minChunkBytes = MIN_CHUNK_BYTES,
+  ) {}
 
   /** Bytes held for an incomplete frame. */
   get pendingBytes(): number {
@@ -80,6 +94,11 @@ export class FrameDecoder {
     if (chunk.byteLength > 0) {
       this.chunks.push(chunk)
       this.buffered += chunk.byteLength
+      // Every chunk costs the muxer and the event loop far more than its bytes: a frame cut
+      // into 1-byte pieces is an attack, not a slow link (our senders write whole batches).
+      if (++this.pendingChunks > FRAGMENT_ALLOWANCE + this.buffered / this.minChunkBytes) {
+        throw new FrameError('ERR_FRAME_FRAGMENTED', `frame arrives in ${this.pendingChunks} pieces`)
+      }
     }
     const frames: Uint8Array[] = []
     for (;;) {
@@ -88,6 +107,7 @@ export class FrameDecoder {
       frames.push(this.take(this.expected))
       this.expected = -1
     }
+    if (frames.length > 0) this.pendingChunks = this.chunks.length - this.head
     return frames
   }
 

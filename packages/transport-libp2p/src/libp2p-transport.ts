@@ -12,7 +12,7 @@ import {
 } from '@flotilla/core'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { TransportError } from './errors.js'
+import { FrameError, TransportError } from './errors.js'
 import { FrameDecoder } from './framing.js'
 import type { MembershipGate } from './gate.js'
 import { Counters, type TransportStats } from './metrics.js'
@@ -265,7 +265,16 @@ export class Libp2pTransport implements Transport {
         try {
           frames = decoder.push(chunk)
         } catch (err) {
-          this.reject(stream, 'oversized', err as Error)
+          if (err instanceof FrameError && err.code === 'ERR_FRAME_FRAGMENTED') {
+            // Every tiny muxer frame costs the event loop, on this stream or not: cut the
+            // whole connection so that what is still in flight is never read.
+            this.reject(stream, 'fragmented', err)
+            for (const c of this.node.getConnections(peerIdFromString(peer))) {
+              if (c.streams.includes(stream)) c.abort(err)
+            }
+          } else {
+            this.reject(stream, 'oversized', err as Error)
+          }
           return
         }
         for (const frame of frames) if (!this.deliver(stream, frame, peer)) return
@@ -301,7 +310,11 @@ export class Libp2pTransport implements Transport {
     return true
   }
 
-  private reject(stream: Stream, reason: 'oversized' | 'malformed' | 'not-member', err: Error): void {
+  private reject(
+    stream: Stream,
+    reason: 'oversized' | 'fragmented' | 'malformed' | 'not-member',
+    err: Error,
+  ): void {
     this.counters.drop(reason)
     this.counters.streamClosedOnError()
     stream.abort(err)

@@ -22,6 +22,8 @@ export type DropReason =
   | 'malformed'
   /** Incoming length prefix over the cap, overlong or zero; its stream is closed. */
   | 'oversized'
+  /** Incoming frame cut into far more pieces than a network makes (a 1-byte flood); closed. */
+  | 'fragmented'
 
 const TYPE_NAMES = Object.fromEntries(Object.entries(MessageType).map(([k, v]) => [v, k])) as Record<
   number,
@@ -62,6 +64,7 @@ export class Counters {
       misaddressed: 0,
       malformed: 0,
       oversized: 0,
+      fragmented: 0,
     },
     invalid: {},
     streamsClosedOnError: 0,

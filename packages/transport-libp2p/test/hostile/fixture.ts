@@ -152,5 +152,11 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_
 /** Messages the victim refused: undecodable frames, invalid messages, misaddressed ones. */
 export function refusedCount(t: Libp2pTransport): number {
   const d = t.stats().drops
-  return d.malformed + d.invalid + d.misaddressed + d.oversized
+  return d.malformed + d.invalid + d.misaddressed + d.oversized + d.fragmented
+}
+
+/** Resolves once `stream` has closed, however it ended (and at once if it already has). */
+export function whenClosed(stream: Stream): Promise<void> {
+  if (stream.status !== 'open' && stream.status !== 'closing') return Promise.resolve()
+  return new Promise((resolve) => stream.addEventListener('close', () => resolve()))
 }
