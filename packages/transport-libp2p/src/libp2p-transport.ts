@@ -268,10 +268,11 @@ export class Libp2pTransport implements Transport {
           if (err instanceof FrameError && err.code === 'ERR_FRAME_FRAGMENTED') {
             // Every tiny muxer frame costs the event loop, on this stream or not: cut the
             // whole connection so that what is still in flight is never read.
+            const carriers = this.node
+              .getConnections(peerIdFromString(peer))
+              .filter((c) => c.streams.includes(stream))
             this.reject(stream, 'fragmented', err)
-            for (const c of this.node.getConnections(peerIdFromString(peer))) {
-              if (c.streams.includes(stream)) c.abort(err)
-            }
+            for (const c of carriers) c.abort(err)
           } else {
             this.reject(stream, 'oversized', err as Error)
           }

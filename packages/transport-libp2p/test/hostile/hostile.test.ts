@@ -215,6 +215,11 @@ describe('a hostile member', () => {
     }
     await closed
     expect(g.victim.transport.stats().drops.fragmented).toBe(before + 1)
+    // The connection goes too: what the flood still has in flight is never read.
+    await waitFor(
+      () => g.victim.node.getConnections(g.hostile.node.peerId).length === 0,
+      'the connection to close',
+    )
     await expectUnharmed()
   })
 
