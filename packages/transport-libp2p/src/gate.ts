@@ -28,10 +28,10 @@ export interface GateStats {
 }
 
 /**
- * Who may talk to this peer: the group's members (by PeerId) and peers admitted for a while
- * (with an admission token, see `serveAdmission`). One gate serves libp2p's connection gater
- * (refusing strangers before a byte of theirs is read), the relay's reservation and relayed-
- * connection checks, and the transport's `isMember`. The peer driver calls `setMembers` on
+ * Who may talk to this peer: the group's members (by PeerId) and, for connections and relay
+ * slots only, peers admitted for a while (with an admission token, see `serveAdmission`). One
+ * gate serves libp2p's connection gater (refusing strangers before a byte of theirs is read),
+ * the relay's reservation and relayed-connection checks, and the transport's `isMember`. The peer driver calls `setMembers` on
  * every membership change; connections of peers that left are closed.
  */
 export class MembershipGate {
@@ -56,8 +56,14 @@ export class MembershipGate {
     this.graceMs = options.strangerGraceMs ?? 10_000
   }
 
-  /** Whether `peer` is a member or currently admitted. Bound: pass it as `isMember`. */
-  readonly isMember = (peer: string): boolean => {
+  /** Whether `peer` is in the group's membership. Bound: pass it as `isMember`. */
+  readonly isMember = (peer: string): boolean => this.members.has(peer)
+
+  /**
+   * Whether `peer` may connect: a member, or admitted and not yet expired. An admitted peer may
+   * hold a connection and a relay slot, but sends no Raft messages until it is a member.
+   */
+  readonly allows = (peer: string): boolean => {
     if (this.members.has(peer)) return true
     const until = this.admitted.get(peer)
     if (until === undefined) return false
@@ -89,26 +95,26 @@ export class MembershipGate {
   connectionGater(): ConnectionGater {
     const deny = (peer: PeerId): boolean => {
       const id = peer.toString()
-      const refused = (!this.relay && !this.isMember(id)) || this.connectionsOf(peer) >= this.maxPerPeer
+      const refused = (!this.relay && !this.allows(id)) || this.connectionsOf(peer) >= this.maxPerPeer
       if (refused) this.counts.connectionsRefused++
       return refused
     }
     return {
       denyInboundEncryptedConnection: deny,
       denyInboundRelayReservation: (peer) => {
-        const refused = !this.isMember(peer.toString())
+        const refused = !this.allows(peer.toString())
         if (refused) this.counts.reservationsRefused++
         return refused
       },
       // On a relay: relay only between allowed peers, never as a free proxy.
       denyOutboundRelayedConnection: (source, destination) => {
-        const refused = !this.isMember(source.toString()) || !this.isMember(destination.toString())
+        const refused = !this.allows(source.toString()) || !this.allows(destination.toString())
         if (refused) this.counts.relayedRefused++
         return refused
       },
       // On a tab listening through a relay: only members may dial us through it.
       denyInboundRelayedConnection: (_relay, remote) => {
-        const refused = !this.isMember(remote.toString())
+        const refused = !this.allows(remote.toString())
         if (refused) this.counts.relayedRefused++
         return refused
       },
@@ -124,7 +130,7 @@ export class MembershipGate {
     this.nodes.add(node)
     const timers = new Set<ReturnType<typeof setTimeout>>()
     const onOpen = (e: CustomEvent<{ remotePeer: PeerId }>): void => {
-      if (!this.relay || this.isMember(e.detail.remotePeer.toString())) return
+      if (!this.relay || this.allows(e.detail.remotePeer.toString())) return
       const timer = setTimeout(() => {
         timers.delete(timer)
         this.closeIfDisallowed(node, e.detail.remotePeer)
@@ -155,7 +161,7 @@ export class MembershipGate {
   }
 
   private closeIfDisallowed(node: Libp2p, peer: PeerId): void {
-    if (this.isMember(peer.toString())) return
+    if (this.allows(peer.toString())) return
     for (const c of node.getConnections(peer)) {
       this.counts.connectionsClosed++
       c.abort(new Error(`peer ${peer.toString()} is not a member`))

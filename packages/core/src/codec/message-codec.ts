@@ -4,7 +4,7 @@ import { CodecError } from './errors.js'
 
 /** Terms, indices, offsets and sizes: a safe non-negative integer, never NaN, ∞, -1 or 2^53. */
 export function isWireInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+  return Number.isSafeInteger(v) && (v as number) >= 0
 }
 
 function wireInt(v: unknown, field: string): number {
@@ -179,7 +179,9 @@ export function decodeMessage(bytes: Uint8Array): Message {
   if (index !== undefined) msg.index = index
   if (w[7] !== null) {
     if (!Array.isArray(w[7])) throw new CodecError('malformed entries')
-    msg.entries = w[7].map(decodeEntry)
+    const entries: Entry[] = new Array(w[7].length)
+    for (let i = 0; i < entries.length; i++) entries[i] = decodeEntry(w[7][i])
+    msg.entries = entries
   }
   const commit = optionalInt(w[8], 'commit')
   if (commit !== undefined) msg.commit = commit

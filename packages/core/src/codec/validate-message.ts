@@ -57,8 +57,12 @@ export class MessageValidationError extends Error {
 }
 
 /** Requests a follower forwards to its leader with term 0 (Raft's "local or forwarded"). */
-const FORWARDED = new Set<number>([MessageType.Prop, MessageType.ReadIndex, MessageType.TransferLeader])
-const LOCAL_ONLY = new Set<number>([MessageType.Hup, MessageType.Beat, MessageType.Unreachable])
+const isForwarded = (type: number): boolean =>
+  type === MessageType.Prop || type === MessageType.ReadIndex || type === MessageType.TransferLeader
+const isLocalOnly = (type: number): boolean =>
+  type === MessageType.Hup || type === MessageType.Beat || type === MessageType.Unreachable
+/** An optional number: absent, or a safe non-negative integer. */
+const optionalInt = (v: number | undefined): boolean => v === undefined || isWireInt(v)
 
 const fail = (reason: InvalidMessageReason, detail: string): InvalidMessage => ({ reason, detail })
 
@@ -75,17 +79,22 @@ export function validateMessage(
   m: Message,
   limits: MessageLimits = DEFAULT_MESSAGE_LIMITS,
 ): InvalidMessage | null {
-  if (!isWireInt(m.type) || m.type > MessageType.Unreachable || LOCAL_ONLY.has(m.type)) {
+  if (!isWireInt(m.type) || m.type > MessageType.Unreachable || isLocalOnly(m.type)) {
     return fail('local-type', `type ${String(m.type)} may not come from the network`)
   }
   if (!isPeerId(m.from) || !isPeerId(m.to)) return fail('bad-peer', 'from/to')
   if (!isWireInt(m.term)) return fail('bad-number', 'term')
-  if (FORWARDED.has(m.type) !== (m.term === 0)) {
+  if (isForwarded(m.type) !== (m.term === 0)) {
     return fail('bad-term', `term ${m.term} on message type ${m.type}`)
   }
-  for (const field of ['logTerm', 'index', 'commit', 'rejectHint', 'dataMatch'] as const) {
-    const v = m[field]
-    if (v !== undefined && !isWireInt(v)) return fail('bad-number', field)
+  if (
+    !optionalInt(m.logTerm) ||
+    !optionalInt(m.index) ||
+    !optionalInt(m.commit) ||
+    !optionalInt(m.rejectHint) ||
+    !optionalInt(m.dataMatch)
+  ) {
+    return fail('bad-number', 'logTerm, index, commit, rejectHint or dataMatch')
   }
   if (m.context !== undefined) {
     if (!(m.context instanceof Uint8Array)) return fail('bad-context', 'context is not bytes')
@@ -109,22 +118,29 @@ export function assertValidMessage(m: Message, limits?: MessageLimits): void {
 function checkEntries(entries: Entry[]): InvalidMessage | null {
   if (!Array.isArray(entries)) return fail('bad-entries', 'entries is not a list')
   for (const e of entries) {
-    if (!isObject(e)) return fail('bad-entries', 'entry is not a record')
-    if (!isWireInt(e.term) || !isWireInt(e.index)) return fail('bad-number', 'entry term/index')
-    if (e.type !== 0 && e.type !== 1) return fail('bad-entries', 'entry type')
-    if (!(e.data instanceof Uint8Array)) return fail('bad-entries', 'entry data is not bytes')
+    const bad = checkEntry(e)
+    if (bad) return bad
   }
+  return null
+}
+
+function checkEntry(e: Entry): InvalidMessage | null {
+  if (!isObject(e)) return fail('bad-entries', 'entry is not a record')
+  if (!isWireInt(e.term) || !isWireInt(e.index)) return fail('bad-number', 'entry term/index')
+  if (e.type !== 0 && e.type !== 1) return fail('bad-entries', 'entry type')
+  if (!(e.data instanceof Uint8Array)) return fail('bad-entries', 'entry data is not bytes')
   return null
 }
 
 /** Entries of an append: at `index + 1, + 2, ...`, terms from `logTerm` up to the leader's. */
 function checkAppended(m: Message, entries: Entry[]): InvalidMessage | null {
-  const bad = checkEntries(entries)
-  if (bad) return bad
+  if (!Array.isArray(entries)) return fail('bad-entries', 'entries is not a list')
   const from = m.index ?? 0
   let prevTerm = m.logTerm ?? 0
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]
+    const bad = checkEntry(e)
+    if (bad) return bad
     if (e.index !== from + 1 + i)
       return fail('bad-entries', `entry ${i} has index ${e.index}, not ${from + 1 + i}`)
     if (e.term < prevTerm || e.term > m.term || e.term === 0) {
