@@ -1,5 +1,8 @@
 import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -7,6 +10,17 @@ import { FAST, PeerProcess, TestCluster, until } from './support/processes.js'
 
 // Real processes: `flotilla-peer start` on loopback, storage-fs in temporary folders, libp2p
 // over TCP. Each shape: create, write, then read and search from every data peer at every level.
+
+/** A js-libp2p node with no Flotilla code: TCP, noise, yamux, identify, ping. */
+async function plainNode() {
+  return createLibp2p({
+    addresses: { listen: [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), ping: ping() },
+  })
+}
 
 const LEVELS = [
   'consistency=linearizable',
@@ -114,13 +128,7 @@ describe('three data peers', () => {
 
   it('answers a plain js-libp2p node: ping and identify', async () => {
     const target = cluster.dataPeers[0]
-    const node = await createLibp2p({
-      addresses: { listen: [] },
-      transports: [(await import('@libp2p/tcp')).tcp()],
-      connectionEncrypters: [(await import('@libp2p/noise')).noise()],
-      streamMuxers: [(await import('@libp2p/yamux')).yamux()],
-      services: { identify: identify(), ping: ping() },
-    })
+    const node = await plainNode()
     try {
       const rtt = await node.services.ping.ping(multiaddr(target.multiaddr))
       expect(rtt).toBeGreaterThanOrEqual(0)
@@ -218,9 +226,26 @@ describe('three data peers', () => {
 describe('two data peers and a witness', () => {
   let cluster: TestCluster
   beforeAll(async () => {
-    cluster = await TestCluster.start({ data: 2, witnesses: 1 })
+    // Every peer here also runs a circuit-relay-v2 server (--relay), as a witness for tabs would.
+    cluster = await TestCluster.start({ data: 2, witnesses: 1, args: [...FAST, '--relay'] })
   })
   afterAll(async () => cluster?.stop())
+
+  it('serves circuit relay v2 with --relay', async () => {
+    const witness = cluster.peers.find((p) => p.role === 'witness') as PeerProcess
+    const node = await plainNode()
+    try {
+      const conn = await node.dial(multiaddr(witness.multiaddr))
+      // identify runs on connect; the protocols it learned land in the peer store.
+      const protocols = await until('identify to finish', async () => {
+        const known = await node.peerStore.get(conn.remotePeer).catch(() => null)
+        return known && known.protocols.length > 0 ? known.protocols : undefined
+      })
+      expect(protocols).toContain('/libp2p/circuit/relay/0.2.0/hop')
+    } finally {
+      await node.stop()
+    }
+  })
 
   it('creates, writes, reads and searches from every data peer at every level; the witness serves none', async () => {
     await exerciseEveryPeer(cluster)
