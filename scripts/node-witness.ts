@@ -25,7 +25,10 @@ export interface NodeWitnessOptions {
   onLine?: (line: string) => void
 }
 
-const BIN = fileURLToPath(new URL('../apps/peer/bin/flotilla-peer.js', import.meta.url))
+/** The program; FLOTILLA_PEER_BIN points elsewhere (a .ts file runs through tsx). */
+const BIN =
+  process.env.FLOTILLA_PEER_BIN ??
+  fileURLToPath(new URL('../apps/peer/bin/flotilla-peer.js', import.meta.url))
 
 /**
  * Starts `flotilla-peer start --role witness --relay` and resolves once it logs `started` with
@@ -35,6 +38,7 @@ const BIN = fileURLToPath(new URL('../apps/peer/bin/flotilla-peer.js', import.me
 export async function startNodeWitness(options: NodeWitnessOptions): Promise<NodeWitness> {
   mkdirSync(options.data, { recursive: true })
   const args = [
+    ...(BIN.endsWith('.ts') ? ['--import', 'tsx'] : []),
     BIN,
     'start',
     '--data',

@@ -5,7 +5,7 @@ import { flotillaRendezvous } from './server/vite-plugin.js'
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   plugins: [flotillaRendezvous()],
-  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true },
+  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 1024 },
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1' },
 })

@@ -15,6 +15,7 @@ export class EventLog {
 
   add(kind: EventKind, text: string): void {
     this.events.push({ at: Date.now(), kind, text })
+    console.info(`[flotilla] ${kind}: ${text}`)
     if (this.events.length > this.max) this.events.splice(0, this.events.length - this.max)
   }
 

@@ -4,7 +4,12 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createCoordinator } from '../server/coordinator.js'
 
-const config = { relay: '/ip4/127.0.0.1/tcp/1/ws/p2p/R', witness: 'R', nodeAddrs: { R: ['/ip4/127.0.0.1/tcp/1/ws/p2p/R'] }, local: true }
+const config = {
+  relay: '/ip4/127.0.0.1/tcp/1/ws/p2p/R',
+  witness: 'R',
+  nodeAddrs: { R: ['/ip4/127.0.0.1/tcp/1/ws/p2p/R'] },
+  local: true,
+}
 
 describe('the rendezvous', () => {
   afterEach(() => vi.useRealTimers())

@@ -53,12 +53,13 @@ export function keepMembership(peer: Peer, node: Libp2p, config: DemoConfig, log
       log.add('leader', leader ? `term ${term}: ${short(leader)} leads` : `term ${term}: no leader`),
     ),
     peer.on('role', ({ role, term }) => log.add('role', `this peer is ${role} (term ${term})`)),
-    peer.on('membership', ({ members, joint }) =>
+    peer.on('membership', ({ joint }) => {
+      const members = peer.status().members
       log.add(
         'group',
         `members: ${members.map((m) => `${short(m.id)} ${m.kind}`).join(', ')}${joint ? ' (joint)' : ''}`,
-      ),
-    ),
+      )
+    }),
     peer.on('snapshot', ({ kind, index, bytes, peer: other }) =>
       log.add('snapshot', `snapshot ${kind} at ${index} (${bytes} B)${other ? ` ${short(other)}` : ''}`),
     ),

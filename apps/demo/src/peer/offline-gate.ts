@@ -2,8 +2,8 @@ import type { Message, PeerEvent, Transport } from '@flotilla/core'
 
 /**
  * A transport that can be cut off: while offline nothing is sent and nothing received, as if
- * the network were gone. Browsers do not stop WebRTC when they report being offline, so the
- * tab gates its own Raft traffic.
+ * the network were gone. The demo's offline switch and the browser's `offline` event both
+ * close it, so "offline" means the same whether a link is a WebSocket or WebRTC.
  */
 export class OfflineGate implements Transport {
   offline = false

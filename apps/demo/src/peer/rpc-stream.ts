@@ -1,3 +1,4 @@
+import { dialWithRetry } from '@flotilla/transport-libp2p/browser'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -31,8 +32,10 @@ export async function request<T>(
   body: unknown,
   timeoutMs = 8000,
 ): Promise<T> {
+  // A WebRTC dial sometimes hangs after ICE: short attempts, retried, rather than one long wait.
+  const connection = await dialWithRetry(node, to, { attemptTimeoutMs: 5000, attempts: 3 })
   const signal = AbortSignal.timeout(timeoutMs)
-  const stream = await node.dialProtocol(to, protocol, { signal, runOnLimitedConnection: true })
+  const stream = await connection.newStream(protocol, { signal, runOnLimitedConnection: true })
   try {
     stream.send(encode(body))
     await stream.close({ signal })

@@ -21,6 +21,11 @@ import { OfflineGate } from './offline-gate.js'
 import { type DemoConfig, rendezvous } from './rendezvous.js'
 
 export const COLLECTION = 'docs'
+/**
+ * The usearch binary, as a URL the bundler emits: core locates it at run time in a way
+ * bundlers do not follow, so the app hands it over.
+ */
+const USEARCH_WASM = new URL('../../../../packages/core/src/vector/wasm/build/usearch.wasm', import.meta.url)
 /** Tabs rank below Node peers for leadership: their timers stall and they close. */
 export const TAB_PRIORITY = 0.5
 
@@ -74,7 +79,9 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
   const transport = await createLibp2pTransport(node, { isMember: (p) => peer?.isMember(p) ?? true })
   const gate = new OfflineGate(transport)
   const mesh = new Mesh(node, config)
+  log.add('network', `peer ${short(id)}: reaching the relay`)
   await mesh.reachRelay()
+  log.add('network', 'reached the relay; reachable over WebRTC through it')
 
   const hello = await rendezvous.hello(id, empty)
   const nodePeers = new Set(Object.keys(config.nodeAddrs))
@@ -83,7 +90,7 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     storage,
     transport: gate,
     role: 'data',
-    engine: { engine: 'wasm' },
+    engine: { engine: 'wasm', wasm: USEARCH_WASM.href },
     ...(hello.founder ? { bootstrap: { voters: [id] } } : {}),
     raft: {
       leaseEligible: false,
