@@ -3,16 +3,10 @@ import { expect, test, until } from './fixtures/cluster.js'
 test('two browser profiles in one group; 5 tabs writing at once', async ({ cluster }) => {
   const profileA = await cluster.newContext()
   const profileB = await cluster.newContext()
-  const first = await cluster.openTab({ context: profileA })
-  const tabs = [
-    first,
-    ...(await Promise.all([
-      cluster.openTab({ context: profileA }),
-      cluster.openTab({ context: profileA }),
-      cluster.openTab({ context: profileB }),
-      cluster.openTab({ context: profileB }),
-    ])),
-  ]
+  const tabs = []
+  for (const context of [profileA, profileA, profileA, profileB, profileB])
+    tabs.push(await cluster.openTab({ context }))
+  const first = tabs[0]
   expect(new Set(tabs.map((t) => t.id)).size).toBe(5)
   await cluster.leader()
   const seeded = (await first.count('linearizable')).count

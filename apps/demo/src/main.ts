@@ -13,7 +13,13 @@ try {
     },
   })
   mountApp(root, demo)
-  document.title = `Flotilla · ${(await demo.api().id()).slice(-6)}`
+  void demo
+    .api()
+    .id()
+    .then((id) => {
+      document.title = `Flotilla · ${id.slice(-6)}`
+    })
+    .catch(() => {})
 } catch (err) {
   window.flotillaError = (err as Error).message
   root.innerHTML = `<div class="card fatal"><h2>This tab could not start its peer</h2><pre></pre></div>`

@@ -1,7 +1,8 @@
 import { type DemoApi, DemoError, type DemoErrorData, errorData } from './api.js'
 
 const CHANNEL = 'flotilla-demo-profile'
-const CALL_TIMEOUT_MS = 15_000
+/** Per try: a holder answers at once; none answers while the next tab opens the peer. */
+const CALL_TIMEOUT_MS = 2_000
 
 type Method = Exclude<keyof DemoApi, 'hostsPeer'>
 type Call = { type: 'call'; call: string; method: Method; args: unknown[] }

@@ -24,6 +24,34 @@ export interface Demo {
 }
 
 const TAB_KEY = 'flotilla-demo-tab'
+/** How long a profile tab keeps retrying a call that found no tab holding the peer. */
+const HANDOVER_MS = 30_000
+
+/**
+ * The API the page uses, whichever tab runs the peer: each call goes to the current API, and a
+ * call that found no holder (the peer is between tabs) is retried, here if this tab took it.
+ */
+function switchable(current: () => DemoApi): DemoApi {
+  const methods = Object.keys(current()) as (keyof DemoApi)[]
+  const api = {} as Record<string, unknown>
+  for (const method of methods) {
+    if (method === 'hostsPeer') {
+      api[method] = () => current().hostsPeer()
+      continue
+    }
+    api[method] = async (...args: unknown[]) => {
+      const end = performance.now() + HANDOVER_MS
+      for (;;) {
+        try {
+          return await (current()[method] as (...a: unknown[]) => Promise<unknown>)(...args)
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ERR_NO_HOLDER' || performance.now() > end) throw err
+        }
+      }
+    }
+  }
+  return api as unknown as DemoApi
+}
 
 /** Tab mode: one peer per tab, named in sessionStorage so that a reload reopens the same peer. */
 async function startPerTab(options: Required<Omit<DemoOptions, 'onApi'>>, log: EventLog): Promise<TabPeer> {
@@ -52,10 +80,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const mode = options.mode ?? 'tab'
   const embedder = options.embedder ?? hashedNgramEmbedder()
   const log = new EventLog()
-  let current: DemoApi
+  let current: DemoApi | undefined
+  let facade: DemoApi | undefined
   const use = (api: DemoApi) => {
     current = api
-    options.onApi?.(api)
+    facade ??= switchable(() => current as DemoApi)
+    options.onApi?.(facade)
   }
   const host = (tab: TabPeer) => {
     const api = localApi(tab, embedder, log)
@@ -85,5 +115,5 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       })
       .catch((err) => log.add('error', `could not take the profile’s peer over: ${(err as Error).message}`))
   }
-  return { api: () => current, log, embedder, mode }
+  return { api: () => facade as DemoApi, log, embedder, mode }
 }

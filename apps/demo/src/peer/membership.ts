@@ -41,18 +41,22 @@ export function keepMembership(peer: Peer, node: Libp2p, config: DemoConfig, log
   }
   const timer = setInterval(check, CHECK_EVERY_MS)
 
-  const onVisibility = () => {
+  // A hidden tab that leads (it was hidden, or was elected while hidden) hands over.
+  const handOverIfHidden = () => {
     if (document.visibilityState !== 'hidden' || peer.status().raftRole !== 'leader') return
-    log.add('leader', 'this tab was hidden: handing leadership to a visible tab')
+    log.add('leader', 'this tab is hidden: handing leadership to a visible tab')
     peer.transferLeadership().catch((err) => log.add('error', `transfer failed: ${(err as Error).message}`))
   }
-  document.addEventListener('visibilitychange', onVisibility)
+  document.addEventListener('visibilitychange', handOverIfHidden)
 
   const offs = [
     peer.on('leader', ({ leader, term }) =>
       log.add('leader', leader ? `term ${term}: ${short(leader)} leads` : `term ${term}: no leader`),
     ),
-    peer.on('role', ({ role, term }) => log.add('role', `this peer is ${role} (term ${term})`)),
+    peer.on('role', ({ role, term }) => {
+      log.add('role', `this peer is ${role} (term ${term})`)
+      if (role === 'leader') setTimeout(handOverIfHidden, 0)
+    }),
     peer.on('membership', ({ joint }) => {
       const members = peer.status().members
       log.add(
@@ -67,7 +71,7 @@ export function keepMembership(peer: Peer, node: Libp2p, config: DemoConfig, log
   ]
   return () => {
     clearInterval(timer)
-    document.removeEventListener('visibilitychange', onVisibility)
+    document.removeEventListener('visibilitychange', handOverIfHidden)
     for (const off of offs) off()
   }
 }
