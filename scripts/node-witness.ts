@@ -1,6 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 
 /** The Node program (apps/peer) started as the group's relay and witness. */
 export interface NodeWitness {
@@ -30,16 +32,31 @@ const BIN =
   process.env.FLOTILLA_PEER_BIN ??
   fileURLToPath(new URL('../apps/peer/bin/flotilla-peer.js', import.meta.url))
 
+/** A port free right now on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+const nodeArgs = (args: string[]) => [...(BIN.endsWith('.ts') ? ['--import', 'tsx'] : []), BIN, ...args]
+
 /**
  * Starts `flotilla-peer start --role witness --relay` and resolves once it logs `started` with
- * its id and addresses. It starts empty and waits to be added: the first tab founds the group
- * and adds it (`--join` at its own address only keeps it waiting, since nobody else answers).
+ * its id and addresses. It must start empty and wait to be added, since the first tab founds the
+ * group and adds it (a witness founding a group alone could take no member: a witness leader
+ * takes no proposals). The program has no "wait" flag, so it is told to `--join` through its
+ * own address: nobody answers there, and once a tab has added it, it is a member and stops asking.
  */
 export async function startNodeWitness(options: NodeWitnessOptions): Promise<NodeWitness> {
   mkdirSync(options.data, { recursive: true })
-  const args = [
-    ...(BIN.endsWith('.ts') ? ['--import', 'tsx'] : []),
-    BIN,
+  const { stdout } = await promisify(execFile)(process.execPath, nodeArgs(['init', '--data', options.data]))
+  const { id } = JSON.parse(stdout) as { id: string }
+  const wsPort = options.wsPort || (await freePort())
+  const ws = `/ip4/127.0.0.1/tcp/${wsPort}/ws`
+  const args = nodeArgs([
     'start',
     '--data',
     options.data,
@@ -47,10 +64,12 @@ export async function startNodeWitness(options: NodeWitnessOptions): Promise<Nod
     'witness',
     '--relay',
     '--listen',
-    `/ip4/127.0.0.1/tcp/${options.wsPort ?? 0}/ws`,
+    ws,
     '--http',
     `127.0.0.1:${options.httpPort ?? 0}`,
-  ]
+    '--join',
+    `${ws}/p2p/${id}`,
+  ])
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const started = new Promise<{ id: string; relay: string; http: string }>((resolve, reject) => {
     let buffer = ''

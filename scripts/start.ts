@@ -12,7 +12,7 @@ const flag = (name: string, fallback: string) => {
   const i = args.indexOf(name)
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback
 }
-const data = resolve(flag('--data', process.env.FLOTILLA_DATA ?? '.flotilla'))
+const data = resolve(flag('--data', '.flotilla'))
 const port = Number(flag('--port', process.env.PORT ?? '5173'))
 const wsPort = Number(flag('--ws-port', '0'))
 
@@ -29,8 +29,8 @@ const witness = await startNodeWitness({
 })
 say(`Node peer ${witness.id} (relay + witness) is up; data in ${data}`)
 
-process.env.FLOTILLA_RELAY = witness.relay
-process.env.FLOTILLA_WITNESS = witness.id
+process.env.FLOTILLA_DEMO_RELAY = witness.relay
+process.env.FLOTILLA_DEMO_WITNESS = witness.id
 process.env.FLOTILLA_DEMO_STATE = resolve(data, 'rendezvous.json')
 const vite = await createServer({
   configFile: resolve('apps/demo/vite.config.ts'),

@@ -3,7 +3,7 @@ import { createCoordinator, type DemoConfig } from './coordinator.js'
 
 /**
  * Serves the rendezvous (coordinator.ts) beside the app, in `vite` and `vite preview`. Without
- * a config it reads the relay from FLOTILLA_RELAY (and FLOTILLA_WITNESS, default: the relay),
+ * a config it reads the relay from FLOTILLA_DEMO_RELAY (and FLOTILLA_DEMO_WITNESS, default: the relay),
  * as `npm start` sets them.
  */
 export function flotillaRendezvous(config?: DemoConfig, stateFile?: string): Plugin {
@@ -20,9 +20,9 @@ export function flotillaRendezvous(config?: DemoConfig, stateFile?: string): Plu
 }
 
 function configFromEnv(): DemoConfig | null {
-  const relay = process.env.FLOTILLA_RELAY
+  const relay = process.env.FLOTILLA_DEMO_RELAY
   if (!relay) return null
   const relayId = relay.split('/p2p/').at(-1) as string
-  const witness = process.env.FLOTILLA_WITNESS ?? relayId
+  const witness = process.env.FLOTILLA_DEMO_WITNESS ?? relayId
   return { relay, witness, nodeAddrs: { [relayId]: [relay] }, local: true }
 }

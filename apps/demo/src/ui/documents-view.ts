@@ -10,6 +10,8 @@ export const CONSISTENCY_CHOICES: { label: string; value: Consistency }[] = [
   { label: 'local (whatever is applied)', value: 'local' },
 ]
 
+const EXAMPLES = ['ferry to Bergen', 'jazz in the harbour hall', 'Raft survives a closed tab', 'lentil curry']
+
 export const documentsHtml = `
   <form id="add-form" class="row">
     <input id="add-text" name="text" autocomplete="off" placeholder="Write a short document, e.g. “Ferry to Bergen carries bicycles”" required />
@@ -22,11 +24,14 @@ export const documentsHtml = `
     </select>
     <button type="submit">Search</button>
   </form>
+  <div class="examples">Try:
+    ${EXAMPLES.map((q) => `<button type="button" class="example">${esc(q)}</button>`).join('')}
+  </div>
   <div id="answer" class="answer"></div>
   <ol id="hits" class="hits"></ol>`
 
 function renderAnswer(r: SearchAnswer): string {
-  return `<span class="chip" style="--c:${peerColour(r.peer)}">answered by ${esc(shortId(r.peer))}</span>
+  return `<span class="chip"><span class="dot" style="background:${peerColour(r.peer)}"></span>answered by ${esc(shortId(r.peer))}</span>
     <span class="chip">index ${r.index}</span>
     <span class="chip">${esc(r.consistency)}</span>
     <span class="chip ${r.stalenessMs === null ? 'warn' : ''}">stale by at most ${esc(formatMs(r.stalenessMs))}</span>`
@@ -63,6 +68,12 @@ export function wireDocuments(
     }
   })
   const searchForm = $<HTMLFormElement>(root, '#search-form')
+  for (const example of root.querySelectorAll<HTMLButtonElement>('button.example')) {
+    example.addEventListener('click', () => {
+      $<HTMLInputElement>(root, '#search-text').value = example.textContent ?? ''
+      searchForm.requestSubmit()
+    })
+  }
   const answer = $(root, '#answer')
   const hits = $(root, '#hits')
   searchForm.addEventListener('submit', async (e) => {

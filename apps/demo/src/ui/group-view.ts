@@ -53,15 +53,16 @@ function ring(members: MemberStatus[], snap: GroupSnapshot): string {
           : `<circle cx="${p.x}" cy="${p.y}" r="${isLeader ? 17 : 14}" fill="${peerColour(m.id)}" ${
               isLeader ? 'stroke="#ffd166" stroke-width="4"' : ''
             }/>`
-      const you = m.id === self.id ? '<tspan class="you"> (you)</tspan>' : ''
+      const note = m.id === self.id ? 'you' : m.kind === 'witness' ? 'witness' : ''
       const crown = isLeader ? `<text x="${p.x}" y="${p.y - 24}" class="crown">★</text>` : ''
-      return `${shape}${crown}<text x="${p.x}" y="${p.y + 32}" class="node-label">${esc(shortId(m.id))}${you}</text>`
+      const noteText = note ? `<text x="${p.x}" y="${p.y + 44}" class="node-note">${note}</text>` : ''
+      return `${shape}${crown}<text x="${p.x}" y="${p.y + 31}" class="node-label">${esc(shortId(m.id))}</text>${noteText}`
     })
     .join('')
   const centre = self.leader
     ? `<text x="${c}" y="${c - 4}" class="ring-term">term ${self.term}</text><text x="${c}" y="${c + 14}" class="ring-sub">commit ${self.commit}</text>`
     : `<text x="${c}" y="${c + 4}" class="ring-term warn">electing…</text>`
-  return `<svg viewBox="0 0 ${size} ${size + 14}" class="ring" role="img" aria-label="group members">${spokes}${nodes}${centre}</svg>`
+  return `<svg viewBox="-16 -4 ${size + 32} ${size + 28}" class="ring" role="img" aria-label="group members">${spokes}${nodes}${centre}</svg>`
 }
 
 export function renderGroup(snap: GroupSnapshot): string {
