@@ -1,6 +1,7 @@
 import { MemoryNetwork, MemoryStorage, openPeer, type Peer, type PeerOptions } from '../../src/index.js'
 
-export const FAST = { tickMs: 10, electionTicks: 10, heartbeatTicks: 1 }
+// Short enough for quick tests, long enough that a loaded machine does not trigger elections.
+export const FAST = { tickMs: 20, electionTicks: 10, heartbeatTicks: 1 }
 
 export interface TestGroup {
   net: MemoryNetwork
@@ -8,6 +9,8 @@ export interface TestGroup {
   storages: Map<string, MemoryStorage>
   open(id: string, extra?: Partial<PeerOptions>): Promise<Peer>
   leader(): Promise<Peer>
+  /** Runs `fn` on the current leader, again if leadership moved meanwhile. */
+  onLeader<T>(fn: (leader: Peer) => Promise<T>): Promise<T>
   close(): Promise<void>
 }
 
@@ -54,6 +57,17 @@ export async function testGroup(
         await new Promise<void>((r) => setTimeout(r, 10))
       }
       throw new Error('no data leader elected in 5 s')
+    },
+    async onLeader(fn) {
+      for (let attempt = 0; ; attempt++) {
+        const leader = await group.leader()
+        try {
+          return await fn(leader)
+        } catch (err) {
+          const code = (err as { code?: string }).code
+          if (attempt > 20 || (code !== 'ERR_NOT_LEADER' && code !== 'ERR_NO_LEADER')) throw err
+        }
+      }
     },
     async close() {
       await Promise.all([...peers.values()].map((p) => p.close({ transfer: false })))

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryNetwork, MemoryStorage, openPeer, type Peer } from '../../src/index.js'
-import { advance, CuttableTransport, ManualClock, StallableTimers } from './manual-time.js'
+import { advance, CuttableTransport, ManualClock, StallableTimers } from '../../test-support/test-network.js'
 
 const TICK = 10
 const ELECTION = 10 * TICK

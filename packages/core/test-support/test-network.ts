@@ -1,4 +1,4 @@
-import type { Clock, Message, Timers, Transport } from '../../src/index.js'
+import type { Clock, Message, Timers, Transport } from '../src/index.js'
 
 /** One virtual clock for a test; each peer gets timers that can stall while the clock runs. */
 export class ManualClock implements Clock {
