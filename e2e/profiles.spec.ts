@@ -1,6 +1,7 @@
 import { expect, test, until } from './fixtures/cluster.js'
 
 test('two browser profiles in one group; 5 tabs writing at once', async ({ cluster }) => {
+  test.setTimeout(300_000)
   const profileA = await cluster.newContext()
   const profileB = await cluster.newContext()
   const tabs = []

@@ -1,17 +1,27 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, expect, type Page, test } from '@playwright/test'
 import { HIDDEN_TAB_INIT_SCRIPT } from './fixtures/hidden-tab.js'
 
-/** Runs `npm start` and resolves with the URL it prints. */
-function npmStart(data: string): { child: ChildProcess; url: Promise<string>; output: () => string } {
-  const child = spawn('npm', ['start', '--', '--data', data, '--port', '0'], {
+interface Started {
+  child: ChildProcess
+  url: Promise<string>
+  output(): string
+  /** Ctrl-C: SIGINT to the whole process group, as a terminal sends it; resolves on exit. */
+  stop(): Promise<void>
+}
+
+/** Runs `npm start` and resolves `url` with the URL it prints. */
+function npmStart(data: string, port: number): Started {
+  const child = spawn('npm', ['start', '--', '--data', data, '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
   let output = ''
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const url = new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
       output += d.toString()
@@ -22,56 +32,80 @@ function npmStart(data: string): { child: ChildProcess; url: Promise<string>; ou
     child.stderr?.on('data', onData)
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)))
   })
-  return { child, url, output: () => output }
+  return {
+    child,
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGINT')
+      await exited
+    },
+  }
 }
 
-async function openDemo(context: BrowserContext, url: string): Promise<Page> {
-  const page = await context.newPage()
-  await page.goto(url)
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function waitForPeer(page: Page): Promise<void> {
   await page.waitForFunction(() => window.flotilla !== undefined, null, { timeout: 90_000 })
-  return page
 }
 
-test('npm start: three tabs elect a leader; a document added in one is found by search in another', async ({
+/** Until the three pages agree on one leader among them, with three voters. */
+async function expectOneLeader(pages: Page[]): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const views = await Promise.all(
+          pages.map((p) =>
+            p.evaluate(async () => {
+              const s = await window.flotilla!.status()
+              return {
+                id: s.id,
+                leader: s.leader,
+                voters: s.members.filter((m) => m.kind === 'voter').length,
+              }
+            }),
+          ),
+        )
+        const agreed = views.every((v) => v.leader === views[0].leader && v.voters === 3)
+        return agreed && views.some((v) => v.id === views[0].leader) ? 'one leader' : JSON.stringify(views)
+      },
+      { timeout: 90_000 },
+    )
+    .toBe('one leader')
+}
+
+test('npm start: three tabs elect a leader, a document added in one is found in another; a restart keeps the data', async ({
   browser,
 }, testInfo) => {
-  test.setTimeout(240_000)
+  test.setTimeout(360_000)
   const data = mkdtempSync(join(tmpdir(), 'flotilla-start-'))
-  const started = npmStart(data)
+  const port = await freePort()
+  let started = npmStart(data, port)
+  const contexts: BrowserContext[] = []
   try {
     const url = await started.url
-    const contexts = await Promise.all(
-      [0, 1, 2].map(() =>
-        browser.newContext({ permissions: ['camera', 'microphone'], viewport: { width: 1360, height: 900 } }),
-      ),
-    )
-    for (const c of contexts) await c.addInitScript(HIDDEN_TAB_INIT_SCRIPT)
-    const first = await openDemo(contexts[0], url)
-    const pages = [first, ...(await Promise.all(contexts.slice(1).map((c) => openDemo(c, url))))]
-
-    // Every tab shows the same leader, one of the three tabs.
-    await expect
-      .poll(
-        async () => {
-          const views = await Promise.all(
-            pages.map((p) =>
-              p.evaluate(async () => {
-                const s = await window.flotilla!.status()
-                return {
-                  id: s.id,
-                  leader: s.leader,
-                  voters: s.members.filter((m) => m.kind === 'voter').length,
-                }
-              }),
-            ),
-          )
-          const ids = views.map((v) => v.id)
-          const agreed = views.every((v) => v.leader === views[0].leader && v.voters === 3)
-          return agreed && ids.includes(views[0].leader ?? '') ? 'one leader' : JSON.stringify(views)
-        },
-        { timeout: 90_000 },
-      )
-      .toBe('one leader')
+    for (let i = 0; i < 3; i++) {
+      const context = await browser.newContext({
+        permissions: ['camera', 'microphone'],
+        viewport: { width: 1360, height: 900 },
+      })
+      await context.addInitScript(HIDDEN_TAB_INIT_SCRIPT)
+      contexts.push(context)
+    }
+    const pages: Page[] = []
+    for (const context of contexts) {
+      const page = await context.newPage()
+      await page.goto(url)
+      await waitForPeer(page)
+      pages.push(page)
+    }
+    await expectOneLeader(pages)
     await expect(pages[1].locator('.ring .crown')).toHaveCount(1)
 
     // Tab 1 adds a document through the page; tab 3 finds it.
@@ -84,17 +118,32 @@ test('npm start: three tabs elect a leader; a document added in one is found by 
     await expect(pages[2].locator('#hits li').first()).toContainText('grand piano on deck')
     await expect(pages[2].locator('#answer')).toContainText('linearizable')
 
-    await pages[2].waitForTimeout(1500) // let the group panel show the leader's lag view
+    await pages[2].waitForTimeout(1500) // the group panel shows the leader's view of each member's lag
     const shot = testInfo.outputPath('demo.png')
     await pages[2].screenshot({ path: shot, fullPage: true })
     await testInfo.attach('demo', { path: shot, contentType: 'image/png' })
-    for (const c of contexts) await c.close()
+    const witnessLine = /Node peer (\S+) \(relay \+ witness\)/.exec(started.output())?.[1]
+
+    // Ctrl-C stops the Node peer and Vite; npm start again on the same folder keeps the data.
+    await started.stop()
+    expect(started.output()).toContain('flotilla: stopped')
+    started = npmStart(data, port)
+    await started.url
+    expect(/Node peer (\S+) \(relay \+ witness\)/.exec(started.output())?.[1]).toBe(witnessLine)
+    for (const page of pages) {
+      await page.reload()
+      await waitForPeer(page)
+    }
+    await expectOneLeader(pages)
+    const read = await pages[1].evaluate(() =>
+      window.flotilla!.search('grand piano ferry', { consistency: 'linearizable', k: 1 }),
+    )
+    expect(read.hits[0].text).toBe('Night ferry to Tromsø carries a grand piano on deck')
+    const events = await pages[1].evaluate(() => window.flotilla!.events())
+    expect(events.some((e) => e.text.includes('recovered from IndexedDB'))).toBe(true)
   } finally {
-    // Ctrl-C: npm start stops the Node peer and Vite, and exits.
-    const exited = new Promise((r) => started.child.once('exit', r))
-    if (started.child.exitCode === null) process.kill(-started.child.pid!, 'SIGINT')
-    await exited
+    for (const c of contexts) await c.close().catch(() => {})
+    await started.stop()
     rmSync(data, { recursive: true, force: true })
   }
-  expect(started.output()).toContain('flotilla: stopped')
 })
