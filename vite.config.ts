@@ -1,5 +1,6 @@
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
+import { divergenceReference } from './packages/core/test/state/divergence-reference.js'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './scripts/chromium.js'
 
 export default defineConfig({
@@ -26,6 +27,8 @@ export default defineConfig({
               launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS },
             }),
             instances: [{ browser: 'chromium' }],
+            // Node-side helpers a page calls through `commands` (vitest/browser).
+            commands: { divergenceReference },
           },
         },
       },

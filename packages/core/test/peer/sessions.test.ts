@@ -15,9 +15,13 @@ describe('sessions, back-pressure, events', () => {
     const follower = [...group.peers.values()].find((p) => p !== leader)!
     const session = { client: 'app-1', seq: 7 }
     const first = await follower.collection('docs').upsert('x', [1, 2], { v: 1 }, { session })
-    // The "retry" carries a different payload: the state machine must not apply it again.
-    const again = await leader.collection('docs').upsert('x', [9, 9], { v: 2 }, { session })
+    // A retry (the same command) answers the first result without applying again.
+    const again = await leader.collection('docs').upsert('x', [1, 2], { v: 1 }, { session })
     expect(again.index).toBe(first.index)
+    // The same number on another command is refused, not answered with the old result (issue 16).
+    await expect(leader.collection('docs').upsert('x', [9, 9], { v: 2 }, { session })).rejects.toMatchObject({
+      code: 'ERR_SESSION_REUSED',
+    })
     const r = await leader.collection('docs').get('x')
     expect(r.point?.metadata).toEqual({ v: 1 })
     await expect(
