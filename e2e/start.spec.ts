@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, expect, type Page, test } from '@playwright/test'
+import { freePort } from '../scripts/node-witness.js'
 import { HIDDEN_TAB_INIT_SCRIPT } from './fixtures/hidden-tab.js'
 
 interface Started {
@@ -41,14 +41,6 @@ function npmStart(data: string, port: number): Started {
       await exited
     },
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function waitForPeer(page: Page): Promise<void> {

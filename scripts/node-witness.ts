@@ -33,7 +33,7 @@ const BIN =
   fileURLToPath(new URL('../apps/peer/bin/flotilla-peer.js', import.meta.url))
 
 /** A port free right now on 127.0.0.1. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as { port: number }
