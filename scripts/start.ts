@@ -17,14 +17,36 @@ const port = Number(flag('--port', process.env.PORT ?? '5173'))
 const wsPort = Number(flag('--ws-port', '0'))
 
 const say = (line: string) => console.log(`flotilla: ${line}`)
-const interesting = /"event":"(started|joined|election|leader|membership|stopped)"/
+const short = (id: unknown) => (typeof id === 'string' ? `…${id.slice(-6)}` : 'none')
+
+/** The Node peer's JSON log, reduced to what a person watching the group wants to see. */
+function describe(line: string): string | null {
+  let entry: Record<string, unknown>
+  try {
+    entry = JSON.parse(line)
+  } catch {
+    return line.trim() || null
+  }
+  const level = Number(entry.level)
+  if (level >= 50) return `error: ${entry.msg}${entry.err ? ` (${JSON.stringify(entry.err)})` : ''}`
+  switch (entry.event) {
+    case 'leader':
+      return `term ${entry.term}: leader ${short(entry.leader)}`
+    case 'membership':
+      return `members: ${(entry.members as string[]).map((m) => `${short(m.split(':')[0])} ${m.split(':')[1]}`).join(', ')}`
+    case 'recovered':
+      return `witness storage: log up to ${entry.lastIndex}, commit ${entry.commit}`
+    default:
+      return null
+  }
+}
 
 const witness = await startNodeWitness({
   data: resolve(data, 'witness'),
   wsPort,
   onLine: (line) => {
-    if (interesting.test(line) || line.includes('"level":50') || line.includes('"level":60'))
-      console.log(`  peer  ${line}`)
+    const text = describe(line)
+    if (text) console.log(`  witness  ${text}`)
   },
 })
 say(`Node peer ${witness.id} (relay + witness) is up; data in ${data}`)
