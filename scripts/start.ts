@@ -20,7 +20,7 @@ const say = (line: string) => console.log(`flotilla: ${line}`)
 const short = (id: unknown) => (typeof id === 'string' ? `…${id.slice(-6)}` : 'none')
 
 /** The Node peer's JSON log, reduced to what a person watching the group wants to see. */
-function describe(line: string): string | null {
+function summarize(line: string): string | null {
   let entry: Record<string, unknown>
   try {
     entry = JSON.parse(line)
@@ -45,7 +45,7 @@ const witness = await startNodeWitness({
   data: resolve(data, 'witness'),
   wsPort,
   onLine: (line) => {
-    const text = describe(line)
+    const text = summarize(line)
     if (text) console.log(`  witness  ${text}`)
   },
 })
