@@ -10,23 +10,27 @@ test('two browser profiles in one group; 5 tabs writing at once', async ({ clust
   const first = tabs[0]
   expect(new Set(tabs.map((t) => t.id)).size).toBe(5)
   await cluster.leader()
-  const seeded = (await first.count('linearizable')).count
+  type Counted = { count: number }
+  type Read = { text: string | null }
+  const seeded = (await first.retrying<Counted>('count', ['linearizable'])).count
 
   const written = await Promise.all(
     tabs.flatMap((tab, i) =>
       Array.from({ length: 8 }, (_, j) =>
-        tab.add(`Tab ${i} writes note ${j} about the harbour`, `w${i}-${j}`),
+        tab.retrying('add', [`Tab ${i} writes note ${j} about the harbour`, `w${i}-${j}`]),
       ),
     ),
   )
   expect(written).toHaveLength(40)
-  for (const tab of tabs) expect((await tab.count('linearizable')).count).toBe(seeded + 40)
+  for (const tab of tabs)
+    expect((await tab.retrying<Counted>('count', ['linearizable'])).count).toBe(seeded + 40)
   // Every write is readable from a tab of the other profile.
   const inB = tabs[3]
   for (const id of ['w0-0', 'w1-7', 'w2-3'])
-    expect((await inB.get(id, 'linearizable')).text).toContain('writes note')
+    expect((await inB.retrying<Read>('get', [id, 'linearizable'])).text).toContain('writes note')
   const inA = tabs[0]
-  for (const id of ['w3-1', 'w4-6']) expect((await inA.get(id, 'linearizable')).text).toContain('writes note')
+  for (const id of ['w3-1', 'w4-6'])
+    expect((await inA.retrying<Read>('get', [id, 'linearizable'])).text).toContain('writes note')
 })
 
 test('one peer per profile: a second tab uses it over a BroadcastChannel and takes it over, losing nothing', async ({
