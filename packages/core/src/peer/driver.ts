@@ -125,6 +125,7 @@ export class PeerDriver {
     )
     this.lastConf = JSON.stringify(this.node.raft.conf)
     this.transport.onMessage((m) => this.receive(m))
+    void this.storage.failed?.then((error) => this.fail(error))
   }
 
   /** Runs the ticks the clock says are due (a stalled timer is caught up here). */
