@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -51,6 +51,7 @@ const nodeArgs = (args: string[]) => [...(BIN.endsWith('.ts') ? ['--import', 'ts
  * own address: nobody answers there, and once a tab has added it, it is a member and stops asking.
  */
 export async function startNodeWitness(options: NodeWitnessOptions): Promise<NodeWitness> {
+  if (!existsSync(BIN)) throw new Error(`the Node peer program is missing: ${BIN} (apps/peer)`)
   mkdirSync(options.data, { recursive: true })
   const { stdout } = await promisify(execFile)(process.execPath, nodeArgs(['init', '--data', options.data]))
   const { id } = JSON.parse(stdout) as { id: string }
