@@ -30,7 +30,10 @@ export const PEER_PROFILES: Record<
   leaderMinority: { weights: { isolateLeader: 3, transfer: 1, crash: 1, quiet: 1 }, gap: [60, 400] },
 }
 
+/** Chance, per durable Ready of a leader, of a crash right after it is durable and before any send. */
 const PERSIST_CRASH: Record<string, number> = { persistCrash: 0.3, mixed: 0.03 }
+/** Chance, per Ready of any peer, of a crash while its write is in flight (power loss mid-sync). */
+const MID_WRITE_CRASH: Record<string, number> = { persistCrash: 0.02, mixed: 0.005 }
 
 function pickWeighted<T extends string>(rng: Rng, weights: Partial<Record<T, number>>): T {
   const entries = Object.entries(weights) as [T, number][]
@@ -62,6 +65,15 @@ export function schedulePeerFaults(world: PeerWorld, rng: Rng, faultMs: number, 
       if (!rd.hardState && rd.entries.length === 0) return false
       if (!rng.chance(persistCrash)) return false
       restartLater(world, p, rng.int(10, 150))
+      return true
+    }
+  }
+  const midWrite = MID_WRITE_CRASH[name] ?? 0
+  if (midWrite > 0) {
+    world.crashBeforePersist = (p: WorldPeer, rd: Ready) => {
+      if (world.now >= faultMs || (!rd.hardState && rd.entries.length === 0)) return false
+      if (!rng.chance(midWrite)) return false
+      restartLater(world, p, rng.int(5, 100))
       return true
     }
   }
@@ -115,6 +127,7 @@ export function healAll(world: PeerWorld): void {
   world.net.blocked.clear()
   world.net.faults = CALM
   world.crashAfterPersist = null
+  world.crashBeforePersist = null
   for (const p of world.peers.values()) if (!p.peer) world.start(p)
 }
 

@@ -64,6 +64,8 @@ export class PeerWorld implements Scheduler {
   readonly traceLines: string[] = []
   /** Return true to crash `p` right after a Ready became durable, before it sends anything. */
   crashAfterPersist: ((p: WorldPeer, rd: Ready) => boolean) | null = null
+  /** Return true to crash `p` while a Ready's write is still in flight (it is lost). */
+  crashBeforePersist: ((p: WorldPeer, rd: Ready) => boolean) | null = null
   /** Each entry a data peer applied (its first application of a write, and retries). */
   onApplied: ((p: WorldPeer, entry: Entry, result: ApplyResult) => void) | null = null
   onNewLeader: ((p: WorldPeer) => void) | null = null
@@ -246,6 +248,13 @@ export class PeerWorld implements Scheduler {
       ready: (rd, node) => {
         this.safety.onAppend(p.id, node, rd.entries)
         leaderCheck(node)
+        if (p.gen === gen && this.crashBeforePersist?.(p, rd)) {
+          // Runs before the save completes (every sync takes longer than 0 ms): the write is lost.
+          this.trace(`${p.id} crashes while writing a Ready`)
+          this.at(this.now, () => {
+            if (p.gen === gen) this.crash(p)
+          })
+        }
       },
       persisted: (rd) => {
         if (p.gen !== gen || !this.crashAfterPersist?.(p, rd)) return false
