@@ -179,6 +179,7 @@ export class PeerWorkload {
     if (level === 'bounded' && (r.stalenessMs === null || r.stalenessMs > maxStalenessMs))
       this.violations.push(`bounded read at ${p.id} claims ${r.stalenessMs} ms, asked ${maxStalenessMs}`)
     this.served.push({ key, value, call, level, bound, minIndex, info: r })
+    this.world.trace(`${p.id} read ${key}=${value} at ${r.index} (${level})`)
     if (level === 'linearizable' || level === 'lease')
       this.history.push({ id: this.nextOp++, key, kind: 'get', value, call, ret: this.world.now })
   }

@@ -272,6 +272,7 @@ export class PeerWorld implements Scheduler {
         leaderCheck(node)
         const commit = node.raft.log.committed
         if (commit > checkedCommit) {
+          this.trace(`${p.id} commits ${commit} (term ${node.raft.term})`)
           this.safety.onCommit(p.id, node, checkedCommit + 1, commit)
           checkedCommit = commit
         }
