@@ -11,6 +11,7 @@ type Action =
   | 'stallLeader'
   | 'isolateLeader'
   | 'transfer'
+  | 'membership'
   | 'quiet'
 
 /** Fault profiles of the peer world (the Raft-loop simulator has its own). */
@@ -26,6 +27,8 @@ export const PEER_PROFILES: Record<
   stalls: { weights: { stall: 2, stallLeader: 3, partition: 1, quiet: 1 }, gap: [50, 300] },
   // Leaders die right after a durable write, before sending it; others churn.
   persistCrash: { weights: { crashLeader: 2, partition: 1, quiet: 3 }, gap: [50, 300] },
+  // Members come and go through the API (single-member changes) while peers crash and links cut.
+  reconfig: { weights: { membership: 4, partition: 1, crash: 1, crashLeader: 1, quiet: 1 }, gap: [60, 300] },
   // The leader is cut off with a minority while clients keep reading from it.
   leaderMinority: { weights: { isolateLeader: 3, transfer: 1, crash: 1, quiet: 1 }, gap: [60, 400] },
 }
@@ -112,6 +115,9 @@ export function schedulePeerFaults(world: PeerWorld, rng: Rng, faultMs: number, 
             leader.peer.transferLeadership(to, { timeoutMs: 300 }).catch(() => {})
           }
           break
+        case 'membership':
+          if (leader) changeMembership(world, rng, leader)
+          break
         case 'quiet':
           break
       }
@@ -180,4 +186,30 @@ function isolateWithMinority(
   const links: string[] = []
   for (const a of side) for (const b of ids) if (!side.has(b)) links.push(`${a}>${b}`, `${b}>${a}`)
   cut(world, links, duration, `leader ${leader.id} isolated with {${[...side].join(',')}}`)
+}
+
+/** Adds, promotes, demotes or removes one member through the leader's API, keeping each peer's role. */
+function changeMembership(world: PeerWorld, rng: Rng, leader: WorldPeer): void {
+  const conf = leader.driver?.node.raft.conf
+  if (!leader.peer || !conf || conf.outgoing.length > 0) return
+  const voters = conf.voters
+  const options: { id: string; as: 'voter' | 'learner' | 'witness' | 'remove' }[] = []
+  for (const p of world.peers.values()) {
+    const isVoter = voters.includes(p.id)
+    if (p.role === 'witness') options.push({ id: p.id, as: isVoter ? 'remove' : 'witness' })
+    else if (isVoter) {
+      if (voters.length > 2) options.push({ id: p.id, as: 'remove' })
+      options.push({ id: p.id, as: 'learner' })
+    } else if (conf.learners.includes(p.id))
+      options.push({ id: p.id, as: 'voter' }, { id: p.id, as: 'remove' })
+    else options.push({ id: p.id, as: 'learner' }, { id: p.id, as: 'voter' })
+  }
+  if (options.length === 0) return
+  const { id, as } = rng.pick(options)
+  world.trace(`membership at ${leader.id}: ${as} ${id}`)
+  const change = as === 'remove' ? leader.peer.removeMember(id) : leader.peer.addMember(id, { as })
+  change.then(
+    () => world.trace(`membership ${as} ${id} done`),
+    (err) => world.trace(`membership ${as} ${id} failed: ${(err as { code?: string }).code}`),
+  )
 }

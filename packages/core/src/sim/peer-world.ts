@@ -16,6 +16,7 @@ export interface WorldPeer {
   readonly id: string
   readonly role: PeerRole
   readonly priority: number
+  readonly spare?: boolean
   readonly disk: SimDisk
   /** Null while down (crashed, or still opening). */
   peer: Peer | null
@@ -31,7 +32,8 @@ export interface WorldPeer {
 }
 
 export interface WorldOptions {
-  peers: { id: string; role: PeerRole; priority: number }[]
+  /** `spare`: not a founding member; it starts empty and waits to be added. */
+  peers: { id: string; role: PeerRole; priority: number; spare?: boolean }[]
   bootstrap: Bootstrap
   rng: Rng
   tickMs: number
@@ -144,7 +146,7 @@ export class PeerWorld implements Scheduler {
       role: p.role,
       storage: p.disk.open(),
       transport: this.net.endpoint(p.id),
-      bootstrap: o.bootstrap,
+      bootstrap: p.spare ? undefined : o.bootstrap,
       raft: {
         tickMs: o.tickMs,
         electionTicks: o.electionTicks,

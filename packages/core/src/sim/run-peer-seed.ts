@@ -36,7 +36,7 @@ const LIVENESS_MS = 3000
 
 interface Shape {
   name: string
-  peers: { id: string; role: PeerRole; priority: number }[]
+  peers: { id: string; role: PeerRole; priority: number; spare?: boolean }[]
   bootstrap: Bootstrap
 }
 
@@ -68,6 +68,11 @@ export const PEER_SHAPES: Shape[] = [
     name: '4 data voters + witness, priorities',
     peers: [data('p1', 2), data('p2', 2), data('p3'), data('p4'), witness('w1')],
     bootstrap: { voters: ['p1', 'p2', 'p3', 'p4'], witnesses: ['w1'] },
+  },
+  {
+    name: '2 data voters + witness + spare',
+    peers: [data('p1'), data('p2'), witness('w1'), { ...data('p3'), spare: true }],
+    bootstrap: { voters: ['p1', 'p2'], witnesses: ['w1'] },
   },
 ]
 
