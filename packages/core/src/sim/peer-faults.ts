@@ -20,7 +20,7 @@ export const PEER_PROFILES: Record<
   { weights: Partial<Record<Action, number>>; gap: [number, number] }
 > = {
   mixed: {
-    weights: { partition: 3, crash: 1, crashLeader: 1, stall: 1, transfer: 1, quiet: 1 },
+    weights: { partition: 3, crash: 1, crashLeader: 1, stall: 1, transfer: 1, membership: 1, quiet: 1 },
     gap: [40, 400],
   },
   // Paused processes and frozen tabs: timers stop for several election timeouts, clocks run on.
