@@ -64,7 +64,7 @@ export const steps: TestStep[] = [
       '--driver',
       'peer',
       '--seeds',
-      process.env.SIM_PEER_SEEDS ?? '60',
+      process.env.SIM_PEER_SEEDS ?? '100',
     ],
     parse: parseSimulator,
   },

@@ -29,12 +29,14 @@ export const PEER_PROFILES: Record<
   persistCrash: { weights: { crashLeader: 2, partition: 1, quiet: 3 }, gap: [50, 300] },
   // Members come and go through the API (single-member changes) while peers crash and links cut.
   reconfig: { weights: { membership: 4, partition: 1, crash: 1, crashLeader: 1, quiet: 1 }, gap: [60, 300] },
+  // Leaders crash and come back quickly, fresh ones often within milliseconds: Raft's Figure 8.
+  leaderChurn: { weights: { crashLeader: 5, partition: 2, crash: 1, quiet: 1 }, gap: [20, 150] },
   // The leader is cut off with a minority while clients keep reading from it.
   leaderMinority: { weights: { isolateLeader: 3, transfer: 1, crash: 1, quiet: 1 }, gap: [60, 400] },
 }
 
 /** Chance, per durable Ready of a leader, of a crash right after it is durable and before any send. */
-const PERSIST_CRASH: Record<string, number> = { persistCrash: 0.3, mixed: 0.03 }
+const PERSIST_CRASH: Record<string, number> = { persistCrash: 0.3, leaderChurn: 0.15, mixed: 0.03 }
 /** Chance, per Ready of any peer, of a crash while its write is in flight (power loss mid-sync). */
 const MID_WRITE_CRASH: Record<string, number> = { persistCrash: 0.02, mixed: 0.005 }
 
@@ -69,6 +71,16 @@ export function schedulePeerFaults(world: PeerWorld, rng: Rng, faultMs: number, 
       if (!rng.chance(persistCrash)) return false
       restartLater(world, p, rng.int(10, 150))
       return true
+    }
+  }
+  if (name === 'leaderChurn') {
+    world.onNewLeader = (p: WorldPeer) => {
+      if (world.now >= faultMs || !rng.chance(0.5)) return
+      const at = world.now + rng.next() * 8
+      const gen = p.gen
+      world.at(at, () => {
+        if (p.gen === gen) crashFor(world, p, Math.max(1, Math.min(rng.int(10, 150), faultMs - at)))
+      })
     }
   }
   const midWrite = MID_WRITE_CRASH[name] ?? 0
@@ -134,6 +146,7 @@ export function healAll(world: PeerWorld): void {
   world.net.faults = CALM
   world.crashAfterPersist = null
   world.crashBeforePersist = null
+  world.onNewLeader = null
   for (const p of world.peers.values()) if (!p.peer) world.start(p)
 }
 
