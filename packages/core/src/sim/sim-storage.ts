@@ -99,7 +99,8 @@ export class SimStorage implements Storage {
     const parts: Uint8Array[] = []
     for await (const c of chunks) parts.push(c)
     const copy = structuredClone(meta)
-    return this.later(this.syncDelay(), () => this.durable.writeSnapshot(copy, parts, options))
+    // A whole file written, synced and renamed into place: several syncs, not one.
+    return this.later(this.syncDelay() * 4, () => this.durable.writeSnapshot(copy, parts, options))
   }
 
   readSnapshot(): Promise<StoredSnapshot | null> {
