@@ -21,6 +21,14 @@ const lastMatch = (output: string, re: RegExp): RegExpMatchArray | null => {
   return all.at(-1) ?? null
 }
 
+function parseSimulator(output: string): Counts | null {
+  const m = lastMatch(output, /^sim: (\d+) seeds, (\d+) violations/m)
+  if (!m) return null
+  const seeds = Number(m[1])
+  const violations = Number(m[2])
+  return { passed: seeds - violations, failed: violations, skipped: 0 }
+}
+
 export const steps: TestStep[] = [
   {
     name: 'chromium',
@@ -44,13 +52,21 @@ export const steps: TestStep[] = [
     name: 'simulator',
     command: 'npx',
     args: ['tsx', 'packages/core/src/sim/cli.ts', '--seeds', process.env.SIM_SEEDS ?? '1000'],
-    parse(output) {
-      const m = lastMatch(output, /^sim: (\d+) seeds, (\d+) violations/m)
-      if (!m) return null
-      const seeds = Number(m[1])
-      const violations = Number(m[2])
-      return { passed: seeds - violations, failed: violations, skipped: 0 }
-    },
+    parse: parseSimulator,
+  },
+  {
+    // The same checkers over real openPeer instances (packages/core/src/sim/peer-world.ts).
+    name: 'simulator-peer',
+    command: 'npx',
+    args: [
+      'tsx',
+      'packages/core/src/sim/cli.ts',
+      '--driver',
+      'peer',
+      '--seeds',
+      process.env.SIM_PEER_SEEDS ?? '100',
+    ],
+    parse: parseSimulator,
   },
   {
     // storage-fs crash test: each SIGKILL that recovered with nothing lost counts as a pass;
