@@ -104,7 +104,8 @@ export class PeerDriver {
   private idle: Promise<void> = Promise.resolve()
   private pendingHard: HardState | null = null
   private durableHard: HardState | null = null
-  private lastConf: string
+  private lastConf: ConfState
+  private lastConfText: string
 
   constructor(
     readonly settings: DriverSettings,
@@ -124,7 +125,8 @@ export class PeerDriver {
     this.ticks = new TickClock(settings.clock, settings.tickMs, settings.electionTicks * 2, () =>
       this.node.tick(),
     )
-    this.lastConf = JSON.stringify(this.node.raft.conf)
+    this.lastConf = this.node.raft.conf
+    this.lastConfText = JSON.stringify(this.lastConf)
     this.transport.onMessage((m) => this.receive(m))
     void this.storage.failed?.then((error) => this.fail(error))
   }
@@ -370,10 +372,14 @@ export class PeerDriver {
   }
 
   private noticeConfChange(): void {
-    const serialized = JSON.stringify(this.node.raft.conf)
-    if (serialized === this.lastConf) return
-    this.lastConf = serialized
+    // Raft replaces its configuration object on every change: identity is enough (and cheap).
     const conf = this.node.raft.conf
+    if (conf === this.lastConf) return
+    const serialized = JSON.stringify(conf)
+    const changed = serialized !== this.lastConfText
+    this.lastConf = conf
+    this.lastConfText = serialized
+    if (!changed) return
     this.events.emit('membership', { members: membersOf(conf), joint: isJoint(conf) })
   }
 
