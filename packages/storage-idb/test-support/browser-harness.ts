@@ -29,6 +29,8 @@ export async function startIdbBrowser(): Promise<IdbBrowser> {
     platform: 'browser',
     target: 'es2022',
     write: false,
+    // Workspace packages from their TypeScript sources (see the root README, "Packages").
+    conditions: ['@flotilla/source'],
     // Native and Node-only code in core is loaded lazily and never on this page.
     external: ['node:*', 'usearch'],
     logLevel: 'error',
