@@ -1,0 +1,6 @@
+/**
+ * What a Deno peer with storage-fs needs: files, the crc32c addon (@node-rs/crc32, loaded
+ * through Node-API, hence FFI) and environment reads (cbor-x and napi-rs probe variables at load).
+ * Permissions only: no --unstable flag.
+ */
+export const DENO_FS_PERMISSIONS = ['--allow-read', '--allow-write', '--allow-ffi', '--allow-env']
