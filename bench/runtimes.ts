@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { bundleWorker, startWorkerd } from '../apps/edge/test/support/workerd.js'
 import { DENO } from '../scripts/runtimes/processes.js'
+import { bundleWorker, startWorkerd } from '../scripts/runtimes/workerd.js'
 import { runSearchWorkload, type WorkloadResult } from './_runtime-workload.js'
 
 /**
@@ -48,7 +48,9 @@ const deno = JSON.parse(denoOut.trim().split('\n').at(-1) ?? '{}') as WorkloadRe
 const workerd = await startWorkerd(await bundleWorker(here('../apps/edge/test/fixtures/index-worker.ts')))
 let edge: WorkloadResult
 try {
-  const query = new URLSearchParams(Object.entries(workload).map(([k, v]) => [k, String(v)]))
+  const query = new URLSearchParams(
+    Object.entries(workload).map(([k, v]): [string, string] => [k, String(v)]),
+  )
   const res = await fetch(`${workerd.url}/workload?${query}`)
   if (!res.ok) throw new Error(`workerd: ${res.status} ${await res.text()}`)
   edge = (await res.json()) as WorkloadResult

@@ -3,7 +3,7 @@ import { storageConformance } from '@flotilla/core/test-support/storage-conforma
 import { afterAll } from 'vitest'
 import { openSocket } from '../../../scripts/runtimes/processes.js'
 import { remoteStorage } from '../../../scripts/runtimes/remote-storage.js'
-import { bundleWorker, startWorkerd } from './support/workerd.js'
+import { bundleWorker, startWorkerd } from '../../../scripts/runtimes/workerd.js'
 
 // The Durable Object storage adapter, inside workerd: each store is one SQLite-backed Durable
 // Object; reopening a name reaches the same object and must find everything saved.

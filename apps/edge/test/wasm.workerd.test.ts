@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { createIndex } from '@flotilla/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { clustered } from '../../../packages/core/test/vector/data.js'
-import { bundleWorker, startWorkerd } from './support/workerd.js'
+import { bundleWorker, startWorkerd } from '../../../scripts/runtimes/workerd.js'
 
 const script = await bundleWorker(fileURLToPath(new URL('./fixtures/index-worker.ts', import.meta.url)))
 const workerd = await startWorkerd(script)

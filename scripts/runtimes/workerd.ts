@@ -6,7 +6,7 @@ import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 
 const WASM = fileURLToPath(
-  new URL('../../../../packages/core/dist/vector/wasm/build/usearch.wasm', import.meta.url),
+  new URL('../../packages/core/dist/vector/wasm/build/usearch.wasm', import.meta.url),
 )
 
 /**
