@@ -1,6 +1,7 @@
 // The loop: ticks, Ready handling (persist, then send, then apply), advance. A write travels
 // proposal (proposals.ts) -> log (persist here) -> replicate (Raft) -> commit -> apply (here).
 
+import { isJoint } from '../raft/confchange.js'
 import type { RaftConfig } from '../raft/config.js'
 import type { MemoryLog } from '../raft/log-storage.js'
 import {
@@ -18,11 +19,33 @@ import type { Transport } from '../transport/transport.js'
 import { TickClock } from './clock.js'
 import { Emitter } from './emitter.js'
 import { PeerError } from './errors.js'
+import { membersOf } from './membership.js'
 import { messageTypeName, PeerCounters } from './metrics.js'
 import { installSnapshot, maybeTakeSnapshot, type SnapshotState } from './snapshots.js'
 import type { Clock, PeerEvents, PeerRole, Timers } from './types.js'
 
 const EMPTY = new Uint8Array(0)
+const LEADER_EARLY = new Set<number>([MessageType.App, MessageType.Heartbeat, MessageType.Snap])
+
+/** Deliberately broken driver rules, for proving the simulator can fail. Never set outside tests. */
+export interface DriverFaults {
+  /** Send every message before the entries and hard state it depends on are durable. */
+  sendBeforePersist?: boolean
+  /** Serve reads by Raft's applied index instead of the state machine's. */
+  readFromRaftApplied?: boolean
+}
+
+/** Hooks the simulator checks safety through; called synchronously at each point. */
+export interface DriverObserver {
+  /** A Ready was taken from Raft (before anything in it is persisted). */
+  ready?(rd: Ready, node: RawNode): void
+  /** Its entries and hard state are durable; return true to crash the peer right here. */
+  persisted?(rd: Ready, node: RawNode): boolean | undefined
+  /** A committed entry was applied to the state machine. */
+  applied?(entry: Entry, result: ApplyResult): void
+  /** Raft advanced (commit or role may have moved). */
+  advanced?(node: RawNode): void
+}
 
 export interface DriverSettings {
   id: string
@@ -36,6 +59,8 @@ export interface DriverSettings {
   raft: Omit<RaftConfig, 'id' | 'storage' | 'applied'>
   clock: Clock
   timers: Timers
+  faults: DriverFaults
+  observer: DriverObserver
 }
 
 export interface DriverParts {
@@ -77,6 +102,7 @@ export class PeerDriver {
   private scheduled = false
   private idle: Promise<void> = Promise.resolve()
   private pendingHard: HardState | null = null
+  private durableHard: HardState | null = null
   private lastConf: string
 
   constructor(
@@ -144,7 +170,8 @@ export class PeerDriver {
 
   /** The state machine's applied index: reads and snapshots go by it, never by Raft's. */
   get applied(): number {
-    return this.sm ? this.sm.lastApplied : this.node.raft.log.applied
+    if (this.sm && !this.settings.faults.readFromRaftApplied) return this.sm.lastApplied
+    return this.node.raft.log.applied
   }
 
   get conf(): ConfState {
@@ -187,6 +214,7 @@ export class PeerDriver {
         await this.handleReady(rd)
         if (this.state !== 'running') return
         this.node.advance()
+        this.settings.observer.advanced?.(this.node)
         this.noticeConfChange()
         if (this.sm) await maybeTakeSnapshot(this)
         for (const fn of [...this.afterAdvance]) fn()
@@ -201,13 +229,28 @@ export class PeerDriver {
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.noticeSoftState(rd.softState.role, rd.softState.lead)
-    // 1. Persist: nothing leaves before what it depends on is durable.
+    // A leader may send its appends while it persists them (Raft thesis §10.2.1): it counts its
+    // own copy toward commit only once durable. Its term and vote are already durable.
+    this.settings.observer.ready?.(rd, this.node)
+    const early = this.node.raft.role === 'leader' && !this.termOrVoteChanged(rd.hardState)
+    let rest = rd.messages
+    if (this.settings.faults.sendBeforePersist) {
+      for (const m of rd.messages) this.send(m)
+      rest = []
+    } else if (early) {
+      rest = []
+      for (const m of rd.messages)
+        if (LEADER_EARLY.has(m.type)) this.send(m)
+        else rest.push(m)
+    }
+    // 1. Persist: nothing else leaves before what it depends on is durable.
     if (rd.snapshot) await installSnapshot(this, rd.snapshot)
     const hard = rd.hardState ?? this.pendingHard
     if (rd.entries.length > 0 || (rd.hardState && rd.mustSync)) {
       const started = this.ticks.now()
       await this.storage.save({ entries: rd.entries, ...(hard ? { hardState: hard } : {}) })
       this.counters.fsync.observe((this.ticks.now() - started) / 1000)
+      if (hard) this.durableHard = hard
       this.pendingHard = null
     } else if (rd.hardState) {
       // Only the commit index moved: Raft can relearn it, so it rides with the next durable save.
@@ -226,11 +269,21 @@ export class PeerDriver {
       this.log.createSnapshot(rd.witnessCompact, EMPTY)
       this.snapshot.index = rd.witnessCompact.index
     }
+    if (this.settings.observer.persisted?.(rd, this.node)) {
+      this.halt()
+      return
+    }
     // 2. Send.
-    for (const m of rd.messages) this.send(m)
+    for (const m of rest) this.send(m)
     // 3. Apply, in order.
     for (const e of rd.committedEntries) this.apply(e)
     this.readStates(rd)
+  }
+
+  private termOrVoteChanged(hard: HardState | null): boolean {
+    if (!hard) return false
+    const durable = this.durableHard ?? this.log.hardState()
+    return hard.term !== durable.term || hard.vote !== durable.vote
   }
 
   /** Read states are handed on through this hook (reads.ts). */
@@ -251,6 +304,7 @@ export class PeerDriver {
     const started = this.ticks.now()
     const result = sm.apply(e.index, e.data)
     this.counters.apply.observe((this.ticks.now() - started) / 1000)
+    this.settings.observer.applied?.(e, result)
     this.snapshot.appliedBytes += e.data.length
     this.onApplied(e, result)
   }
@@ -298,10 +352,11 @@ export class PeerDriver {
   }
 
   private noticeConfChange(): void {
-    const conf = JSON.stringify(this.node.raft.conf)
-    if (conf === this.lastConf) return
-    this.lastConf = conf
-    this.events.emit('membership', { members: [], joint: this.node.raft.conf.outgoing.length > 0 })
+    const serialized = JSON.stringify(this.node.raft.conf)
+    if (serialized === this.lastConf) return
+    this.lastConf = serialized
+    const conf = this.node.raft.conf
+    this.events.emit('membership', { members: membersOf(conf), joint: isJoint(conf) })
   }
 
   private armTimer(): void {
@@ -323,6 +378,17 @@ export class PeerDriver {
   stopTimer(): void {
     if (this.timer !== null) this.settings.timers.clearTimeout(this.timer)
     this.timer = null
+  }
+
+  /**
+   * Stops dead, as a crashed process would: no cleanup, no storage call, nothing sent. The
+   * simulator's crash; storage keeps only what was durable.
+   */
+  halt(): void {
+    if (this.state !== 'running') return
+    this.state = 'closed'
+    this.stopTimer()
+    this.wakeWaiters()
   }
 
   /** Fail-stop: a local failure (storage, state machine) must not let this replica drift. */

@@ -4,11 +4,11 @@ import { systemClock, systemTimers } from './clock.js'
 import { collectionHandle, runWrite } from './collection-handle.js'
 import { PeerDriver } from './driver.js'
 import { PeerError } from './errors.js'
+import { peerInternals } from './internals.js'
 import {
   addMember,
   bestTransferee,
   kindOf,
-  membersOf,
   removeMember,
   transferLeadership,
 } from './membership.js'
@@ -41,7 +41,10 @@ export async function openPeer(options: PeerOptions): Promise<Peer> {
       snapshotChunkBytes: raft.snapshotChunkBytes,
       clock: o.clock,
       timers: o.timers,
+      faults: o.testing.faults ?? {},
+      observer: o.testing.observer ?? {},
       raft: {
+        faults: o.testing.faults ?? {},
         random: o.random,
         electionTick: raft.electionTicks,
         heartbeatTick: raft.heartbeatTicks,
@@ -82,6 +85,7 @@ class PeerImpl implements Peer {
   ) {
     this.id = d.settings.id
     this.role = d.settings.role
+    peerInternals.set(this, d)
     d.events.on('failed', () => {
       const error = d.stoppedError()
       proposals.failAll(error)
@@ -214,6 +218,7 @@ function resolveOptions(options: PeerOptions) {
     clock: options.clock ?? systemClock,
     timers: options.timers ?? systemTimers,
     random: options.random ?? Math.random,
+    testing: options.testing ?? {},
   }
 }
 

@@ -1,3 +1,4 @@
+import type { RaftFaults } from '../raft/config.js'
 import type { PeerId } from '../raft/messages.js'
 import type { Hit } from '../state/collection.js'
 import type { CollectionOptions, Metadata } from '../state/commands.js'
@@ -6,6 +7,7 @@ import type { Limits } from '../state/limits.js'
 import type { Storage } from '../storage/storage.js'
 import type { Transport } from '../transport/transport.js'
 import type { EngineChoice } from '../vector/create-index.js'
+import type { DriverFaults, DriverObserver } from './driver.js'
 
 export type PeerRole = 'data' | 'witness'
 export type MemberKind = 'voter' | 'learner' | 'witness'
@@ -95,6 +97,13 @@ export interface PeerOptions {
   timers?: Timers
   /** Uniform in [0, 1): election jitter and ids (default Math.random). */
   random?: () => number
+  /** For the simulator and tests only: broken rules to prove checkers, and safety hooks. */
+  testing?: PeerTesting
+}
+
+export interface PeerTesting {
+  faults?: RaftFaults & DriverFaults
+  observer?: DriverObserver
 }
 
 /**
