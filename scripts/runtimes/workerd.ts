@@ -19,7 +19,7 @@ export async function bundleWorker(entry: string): Promise<string> {
     entryPoints: [entry],
     bundle: true,
     format: 'esm',
-    platform: 'neutral',
+    platform: 'browser',
     target: 'es2022',
     conditions: ['workerd', 'worker', 'browser'],
     mainFields: ['browser', 'module', 'main'],
