@@ -29,7 +29,7 @@ async function call(path: string, init?: { body?: unknown }): Promise<{ status: 
     method: init?.body === undefined ? 'GET' : 'POST',
     body: init?.body === undefined ? undefined : JSON.stringify(init.body),
   })
-  return { status: res.status, body: await res.json() }
+  return { status: res.status, body: (await res.json()) as EdgeAnswer }
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
