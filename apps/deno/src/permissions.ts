@@ -4,3 +4,6 @@
  * Permissions only: no --unstable flag.
  */
 export const DENO_FS_PERMISSIONS = ['--allow-read', '--allow-write', '--allow-ffi', '--allow-env']
+
+/** A Deno peer: the above, plus the network and the interface list libp2p reads. */
+export const DENO_PEER_PERMISSIONS = ['--allow-net', '--allow-sys', ...DENO_FS_PERMISSIONS]

@@ -1,6 +1,7 @@
 // The Worker: /peer/<name>/... reaches the Durable Object called <name>, one Flotilla peer each.
 
 import { type EdgePeer, type EdgePeerOptions, openEdgePeer } from './edge-peer.js'
+import { answerPeerRoute } from './peer-routes.js'
 import usearchWasm from './usearch.wasm'
 import type { DurableObjectNamespace, DurableObjectState } from './workerd-types.js'
 
@@ -35,23 +36,8 @@ export class FlotillaEdgePeer {
       }
       const edge = await this.opened
       if (!edge) return json({ error: { code: 'ERR_NOT_JOINED', message: 'POST /join first' } }, 409)
-      if (path === '/v1/status') return json(edge.peer.status())
-      const search = path.match(/^\/v1\/collections\/([^/]+)\/search$/)
-      if (search && request.method === 'POST') {
-        // Until apps/peer's Hono routes can be mounted here: the same body and answer shape.
-        const body = (await request.json()) as { vector: number[]; k?: number }
-        const url = new URL(request.url)
-        const maxStalenessMs = url.searchParams.get('maxStalenessMs')
-        const minIndex = url.searchParams.get('minIndex')
-        const result = await edge.peer
-          .collection(decodeURIComponent(search[1]))
-          .search(Float32Array.from(body.vector), {
-            k: body.k ?? 10,
-            consistency: maxStalenessMs === null ? 'local' : { maxStalenessMs: Number(maxStalenessMs) },
-            ...(minIndex === null ? {} : { minIndex: Number(minIndex) }),
-          })
-        return json(result)
-      }
+      const answer = await answerPeerRoute(edge.peer, request, path)
+      if (answer) return answer
       return json({ error: { code: 'ERR_NOT_FOUND', message: `no route ${path}` } }, 404)
     } catch (err) {
       const e = err as Error & { code?: string }

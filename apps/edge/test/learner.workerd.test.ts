@@ -45,7 +45,9 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 describe('a Durable Object peer in workerd', () => {
   it('joins a Node group over libp2p WebSockets as a learner and answers bounded-staleness searches', async () => {
     group = await startNodeGroup(2)
-    const leader = await group.leader()
+    const leaderId = await group.leaderId()
+    const leader = group.peers.find((p) => p.status().id === leaderId)
+    if (!leader) throw new Error('the leader is not a Node peer')
     await leader.createCollection('docs', { dimensions: D, metric: 'cos' })
     const docs = leader.collection('docs')
     for (let i = 0; i < 20; i++) await docs.upsert(`d${i}`, vec(i), { i })
