@@ -1,6 +1,7 @@
 import { playwright } from '@vitest/browser-playwright'
 import { defaultClientConditions, defaultServerConditions } from 'vite'
 import { defineConfig } from 'vitest/config'
+import { divergenceReference } from './packages/core/test/state/divergence-reference.js'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './scripts/chromium.js'
 
 // Workspace packages resolve to their TypeScript sources here; consumers of the packed
@@ -52,6 +53,8 @@ export default defineConfig({
               launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS },
             }),
             instances: [{ browser: 'chromium' }],
+            // Node-side helpers a page calls through `commands` (vitest/browser).
+            commands: { divergenceReference },
           },
         },
       },

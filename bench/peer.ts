@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
 import { createIndex, MemoryNetwork, openPeer, type Peer } from '@flotilla/core'
 import { openFsStorage } from '@flotilla/storage-fs'
 import { peerInternals } from '../packages/core/src/peer/internals.js'
@@ -8,11 +9,12 @@ import { mixture } from './_vector-data.js'
 
 /**
  * npm run bench -- peer [--vectors N]
- * The peer driver against bare usearch, in one process (memory transport, storage-fs in a
- * temporary folder, the native engine):
+ * The peer driver against bare usearch, in one process (storage-fs in a temporary folder, the
+ * native engine):
  * - replicated ingest of 128-d vectors upserted in batches of 100 (4 batches in flight), until
- *   every data replica applied them, for 3 data peers and for 2 data + 1 witness, against bare
- *   usearch inserting the same vectors on one thread;
+ *   every data replica applied them, for 3 data peers and for 2 data + 1 witness, each peer in a
+ *   worker thread (MessagePorts carry the wire codec), so replicas index in parallel as separate
+ *   processes would; against bare usearch inserting the same vectors on one thread;
  * - 128-byte metadata updates at 1, 16 and 256 in flight on a 3-peer group;
  * - local and bounded-staleness search on a follower against searching its state machine
  *   directly (the same index, no peer in between).
@@ -80,28 +82,76 @@ async function group(data: number, witnesses: number): Promise<Group> {
   }
 }
 
-async function replicatedIngest(g: Group): Promise<number> {
-  await g.leader.createCollection('v', { dimensions: D, metric: 'cos' })
-  const docs = g.leader.collection('v')
-  const started = performance.now()
-  let next = 0
-  let last = 0
-  const worker = async () => {
-    while (next < N) {
-      const from = next
-      next += BATCH
-      const points = []
-      for (let i = from; i < Math.min(N, from + BATCH); i++) points.push({ id: `v${i}`, vector: row(i) })
-      const { index } = await docs.upsert(points)
-      last = Math.max(last, index)
+/** A group of peers, one per worker thread, for ingest: replicas index in parallel. */
+async function workerGroup(data: number, witnesses: number): Promise<{ seconds: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-bench-'))
+  const ids = Array.from({ length: data + witnesses }, (_, i) => `w${i}`)
+  const bootstrap = { voters: ids.slice(0, data), witnesses: ids.slice(data) }
+  const ports: Record<string, Record<string, MessagePort>> = Object.fromEntries(ids.map((id) => [id, {}]))
+  for (let i = 0; i < ids.length; i++)
+    for (let j = i + 1; j < ids.length; j++) {
+      const { port1, port2 } = new MessageChannel()
+      ports[ids[i]][ids[j]] = port1
+      ports[ids[j]][ids[i]] = port2
     }
+  const workers = ids.map((id, i) => {
+    const setup = {
+      id,
+      role: i < data ? 'data' : 'witness',
+      bootstrap,
+      dir: join(dir, id),
+      ports: ports[id],
+      priority: i === 0 ? 2 : 1,
+    }
+    return new RpcWorker(
+      new Worker(new URL('./_worker-boot.mjs', import.meta.url), {
+        workerData: { entry: new URL('./_peer-worker.ts', import.meta.url).href, setup },
+        transferList: Object.values(ports[id]),
+      }),
+    )
+  })
+  await Promise.all(workers.map((w) => w.ready))
+  let leader: RpcWorker | undefined
+  while (!leader) {
+    for (const w of workers)
+      if (((await w.call({ cmd: 'status' })) as { raftRole: string }).raftRole === 'leader') leader = w
+    await sleep(20)
   }
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
+  const started = performance.now()
+  const last = (await leader.call({
+    cmd: 'ingest',
+    vectors: N,
+    dimensions: D,
+    batch: BATCH,
+    inFlight: IN_FLIGHT,
+  })) as number
   // Every data replica indexes every vector: the run ends when the slowest one has.
-  for (const p of g.peers)
-    if (p.role === 'data')
-      await p.collection('v').count({ consistency: 'local', minIndex: last, timeoutMs: 600_000 })
-  return N / ((performance.now() - started) / 1000)
+  await Promise.all(workers.slice(0, data).map((w) => w.call({ cmd: 'applied', index: last })))
+  const seconds = (performance.now() - started) / 1000
+  for (const w of workers) {
+    await w.call({ cmd: 'close' })
+    await w.worker.terminate()
+  }
+  await rm(dir, { recursive: true, force: true })
+  return { seconds }
+}
+
+class RpcWorker {
+  readonly ready: Promise<unknown>
+  private waiting: ((m: { ok?: unknown; error?: string }) => void)[] = []
+  constructor(readonly worker: Worker) {
+    worker.on('message', (m) => this.waiting.shift()?.(m))
+    worker.on('error', (e) => {
+      throw e
+    })
+    this.ready = new Promise((resolve) => this.waiting.push(resolve))
+  }
+  call(req: object): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push((m) => (m.error ? reject(new Error(m.error)) : resolve(m.ok)))
+      this.worker.postMessage(req)
+    })
+  }
 }
 
 async function smallWrites(
@@ -163,8 +213,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const ingest_per_s_bare = await bareIngest()
 console.log(`bare usearch ingest: ${ingest_per_s_bare.toFixed(0)} vectors/s`)
 
+const ingest_per_s_3 = N / (await workerGroup(3, 0)).seconds
+const ingest_per_s_2w = N / (await workerGroup(2, 1)).seconds
 const three = await group(3, 0)
-const ingest_per_s_3 = await replicatedIngest(three)
+await three.leader.createCollection('v', { dimensions: D, metric: 'cos' })
+let loaded = 0
+for (let i = 0; i < N; i += BATCH) {
+  const points = []
+  for (let j = i; j < Math.min(N, i + BATCH); j++) points.push({ id: `v${j}`, vector: row(j) })
+  loaded = (await three.leader.collection('v').upsert(points)).index
+}
+// Searches start once every replica holds every vector.
+for (const p of three.peers)
+  await p.collection('v').count({ consistency: 'local', minIndex: loaded, timeoutMs: 600_000 })
 console.log(
   `3 data peers: ${ingest_per_s_3.toFixed(0)} vectors/s (${(ingest_per_s_3 / ingest_per_s_bare).toFixed(2)}x bare)`,
 )
@@ -180,12 +241,9 @@ console.log(
 )
 await three.close()
 
-const twoW = await group(2, 1)
-const ingest_per_s_2w = await replicatedIngest(twoW)
 console.log(
   `2 data + witness: ${ingest_per_s_2w.toFixed(0)} vectors/s (${(ingest_per_s_2w / ingest_per_s_bare).toFixed(2)}x bare)`,
 )
-await twoW.close()
 
 const round = (x: number, digits = 3) => Number(x.toFixed(digits))
 console.log(

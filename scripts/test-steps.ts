@@ -72,4 +72,18 @@ export const steps: TestStep[] = [
       return { passed: Number(m[1]) - failed, failed, skipped: 0 }
     },
   },
+  {
+    // storage-fs crash model: a crash before every file operation of a workload, recovered as
+    // kill -9 and as power loss left the disk; each crash point checked is a pass, each
+    // violation a failure.
+    name: 'crash-fs-model',
+    command: 'npx',
+    args: ['tsx', 'packages/storage-fs/test/crash/cli.ts', 'fs-model'],
+    parse(output) {
+      const m = lastMatch(output, /^crash-model: (\d+) crash points, (\d+) violations/m)
+      if (!m) return null
+      const failed = Math.min(Number(m[1]), Number(m[2]))
+      return { passed: Number(m[1]) - failed, failed, skipped: 0 }
+    },
+  },
 ]

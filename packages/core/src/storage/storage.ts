@@ -85,6 +85,12 @@ export type StorageErrorCode =
   | 'ERR_QUOTA'
   | 'ERR_CLOSED'
   | 'ERR_INVALID'
+  /**
+   * The store hit an I/O error it cannot recover from in this process (a failed fsync: the
+   * kernel may have dropped the unwritten pages, so re-reading them proves nothing). The store
+   * refuses every further call; the process must exit and reopen the store in a new one.
+   */
+  | 'ERR_FATAL'
 
 export class StorageError extends Error {
   constructor(
