@@ -38,19 +38,22 @@ async function bytesOf(data: unknown): Promise<Uint8Array> {
 /** Runtime side: answers requests on `socket` from the store that `open()` gives. */
 export function serveStorage(socket: SocketLike, open: () => Promise<Storage>): void {
   const store = open()
+  // A store that fails to open (ERR_LOCKED) answers every request with that error.
+  store.catch(() => {})
   // Decoding is asynchronous for Blob messages: chain it so requests reach the store in order.
   let inOrder: Promise<unknown> = Promise.resolve()
   socket.addEventListener('message', (event) => {
     inOrder = inOrder.then(async () => {
       const request = decodeCbor<Request>(await bytesOf(event.data))
-      const storage = await store
-      call(storage, request).then(
-        (value) => socket.send(encodeCbor({ id: request.id, ok: true, value } satisfies Reply)),
-        (err: Error & { code?: string }) =>
-          socket.send(
-            encodeCbor({ id: request.id, ok: false, code: err.code, message: err.message } satisfies Reply),
-          ),
-      )
+      store
+        .then((storage) => call(storage, request))
+        .then(
+          (value) => socket.send(encodeCbor({ id: request.id, ok: true, value } satisfies Reply)),
+          (err: Error & { code?: string }) =>
+            socket.send(
+              encodeCbor({ id: request.id, ok: false, code: err.code, message: err.message } satisfies Reply),
+            ),
+        )
     })
   })
 }

@@ -38,6 +38,18 @@ storageConformance('FsStorage in Deno', {
 })
 
 describe('storage-fs in Deno', () => {
+  // Deno takes the lock through Deno.FsFile (package.json "imports": #file-lock, deno condition).
+  it('refuses a second open of one directory with ERR_LOCKED while the first holds it', async () => {
+    const first = remoteStorage(await openSocket(`ws://127.0.0.1:${server.hello.port}/locked`))
+    await first.load()
+    const second = remoteStorage(await openSocket(`ws://127.0.0.1:${server.hello.port}/locked`))
+    await expect(second.load()).rejects.toMatchObject({ code: 'ERR_LOCKED' })
+    await first.close()
+    const third = remoteStorage(await openSocket(`ws://127.0.0.1:${server.hello.port}/locked`))
+    await expect(third.load()).resolves.toMatchObject({ lastIndex: 0 })
+    await third.close()
+  })
+
   // "Durable means synced": Deno's node:fs must reach fdatasync(2), not just write(2).
   it.runIf(existsSync(STRACE))('issues one fdatasync per acknowledged save, seen by strace', async () => {
     const trace = join(root, 'strace.txt')
