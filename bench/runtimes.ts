@@ -9,7 +9,8 @@ import { runSearchWorkload, type WorkloadResult } from './_runtime-workload.js'
  * `npm run bench -- runtimes [--quick]`: search q/s of one usearch index and one query set in
  * Node (native addon and WASM), Deno (WASM) and workerd (WASM, through miniflare), each built
  * from the same seeded data in its own runtime. Ratios are to Node WASM, measured in this run:
- * the same WebAssembly should run as fast everywhere.
+ * the same WebAssembly should run as fast everywhere. Then the time from a Deno or workerd
+ * peer's start to its first bounded-staleness read.
  */
 const quick = process.argv.includes('--quick')
 const workload = {
@@ -58,6 +59,18 @@ try {
   await workerd.stop()
 }
 
+// Start to first bounded read (maxStalenessMs 1000) of a Deno and a workerd peer joining a
+// running Node group as learners (apps/deno/bench/first-read.ts, its own process).
+const firstRead = JSON.parse(
+  execFileSync('npx', ['tsx', here('../apps/deno/bench/first-read.ts')], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1) ?? '{}',
+) as Record<string, number>
+console.log(
+  `first bounded read: deno ${firstRead.deno_first_read_ms} ms from spawn, workerd ${firstRead.workerd_first_read_ms} ms from start`,
+)
+
 const rows: [string, WorkloadResult][] = [
   ['node native', nodeNative],
   ['node wasm', nodeWasm],
@@ -85,5 +98,6 @@ console.log(
     ratio_workerd_wasm: round(edge.qps / nodeWasm.qps),
     same_hits_deno: deno.checksum === nodeWasm.checksum,
     same_hits_workerd: edge.checksum === nodeWasm.checksum,
+    ...firstRead,
   }),
 )
