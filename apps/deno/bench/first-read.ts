@@ -65,7 +65,7 @@ for (const node of group.nodes) {
     multiaddrs: (deno.hello.addrs as string[]).map((a) => multiaddr(a)),
   })
 }
-await leader.addMember(denoId, { as: 'learner' })
+await group.addMember(denoId, 'learner')
 const denoRead = await firstRead(
   `http://127.0.0.1:${deno.hello.httpPort}/v1/collections/docs/search?maxStalenessMs=1000`,
 )
@@ -87,7 +87,7 @@ const joined = (await (
 ).json()) as { id: string }
 const edgeUp = performance.now()
 group.members.add(joined.id)
-await leader.addMember(joined.id, { as: 'learner' })
+await group.addMember(joined.id, 'learner')
 const edgeRead = await firstRead(`${workerd.url}/peer/bench/v1/collections/docs/search?maxStalenessMs=1000`)
 await workerd.stop()
 await group.close()

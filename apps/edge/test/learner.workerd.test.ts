@@ -16,6 +16,8 @@ afterAll(async () => {
 /** The fields these tests read from the edge peer's JSON answers (join, status, search). */
 interface EdgeAnswer {
   id: string
+  role: string
+  error?: { code: string }
   applied: number
   raftRole: string
   peer: string
@@ -24,8 +26,12 @@ interface EdgeAnswer {
   index: number
 }
 
-async function call(path: string, init?: { body?: unknown }): Promise<{ status: number; body: EdgeAnswer }> {
-  const res = await fetch(`${workerd?.url}/peer/edge-1${path}`, {
+async function call(
+  path: string,
+  init?: { body?: unknown },
+  name = 'edge-1',
+): Promise<{ status: number; body: EdgeAnswer }> {
+  const res = await fetch(`${workerd?.url}/peer/${name}${path}`, {
     method: init?.body === undefined ? 'GET' : 'POST',
     body: init?.body === undefined ? undefined : JSON.stringify(init.body),
   })
@@ -58,7 +64,7 @@ describe('a Durable Object peer in workerd', () => {
     expect(joined.status, JSON.stringify(joined.body)).toBe(200)
     const edgeId = joined.body.id
     group.members.add(edgeId)
-    await leader.addMember(edgeId, { as: 'learner' })
+    await group.addMember(edgeId, 'learner')
 
     const target = leader.status().commit
     const status = await until('the edge peer to apply the log', async () => {
@@ -86,5 +92,35 @@ describe('a Durable Object peer in workerd', () => {
     expect(late.status, JSON.stringify(late.body)).toBe(200)
     expect(late.body.hits[0].id).toBe('late')
     expect(late.body.index).toBeGreaterThanOrEqual(index)
+  })
+
+  it('joins the same group as a witness, whose acknowledgements keep a Node peer writing', async () => {
+    if (!group || !workerd) throw new Error('runs after the learner test, in the same group')
+    const joined = await call('/join', { body: { contacts: group.contacts(), role: 'witness' } }, 'edge-w')
+    expect(joined.status, JSON.stringify(joined.body)).toBe(200)
+    const witnessId = joined.body.id
+    group.members.add(witnessId)
+    await group.addMember(witnessId, 'witness')
+    const status = await call('/v1/status', undefined, 'edge-w')
+    expect(status.body.role).toBe('witness')
+    const refused = await call(
+      '/v1/collections/docs/search?consistency=local',
+      { body: { vector: vec(1), k: 1 } },
+      'edge-w',
+    )
+    expect(refused.body.error?.code).toBe('ERR_WITNESS')
+
+    // Voters now: two Node peers and the witness. Lose the Node follower: the leader's writes
+    // commit only with the witness's acknowledgement.
+    const leaderId = await group.leaderId()
+    const follower = group.peers.find((p) => p.status().id !== leaderId && p.status().state === 'running')
+    const leader = group.peers.find((p) => p.status().id === leaderId)
+    if (!follower || !leader) throw new Error('expected a Node leader and a Node follower')
+    await follower.close()
+    const { index } = await leader.collection('docs').upsert('with-witness', vec(55))
+    expect(index).toBeGreaterThan(0)
+    const witnessMember = leader.status().members.find((m) => m.id === witnessId)
+    expect(witnessMember?.kind).toBe('witness')
+    expect(witnessMember?.match).toBeGreaterThanOrEqual(index)
   })
 })

@@ -34,6 +34,8 @@ export interface NodeGroup {
   contacts(): Contact[]
   /** The current leader's id, as the Node peers see it (any member may be the leader). */
   leaderId(timeoutMs?: number): Promise<string>
+  /** Adds a member through whichever Node peer leads, retrying across a change of leader. */
+  addMember(id: string, as: 'voter' | 'learner' | 'witness', timeoutMs?: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -90,6 +92,19 @@ export async function startNodeGroup(size: number, options: NodeGroupOptions = {
         await new Promise((r) => setTimeout(r, 50))
       }
       throw new Error(`no leader seen by the Node peers within ${timeoutMs} ms`)
+    },
+    async addMember(id, as, timeoutMs = 20_000) {
+      const until = Date.now() + timeoutMs
+      for (;;) {
+        const leader = peers.find((p) => p.status().state === 'running' && p.status().raftRole === 'leader')
+        try {
+          if (leader) return void (await leader.addMember(id, { as }))
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ERR_NOT_LEADER' || Date.now() > until) throw err
+        }
+        if (Date.now() > until) throw new Error(`no Node leader to add ${id} within ${timeoutMs} ms`)
+        await new Promise((r) => setTimeout(r, 50))
+      }
     },
     async close() {
       await Promise.allSettled(peers.map((p) => p.close()))
