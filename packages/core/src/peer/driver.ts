@@ -1,6 +1,7 @@
 // The loop: ticks, Ready handling (persist, then send, then apply), advance. A write travels
 // proposal (proposals.ts) -> log (persist here) -> replicate (Raft) -> commit -> apply (here).
 
+import { validateMessage } from '../codec/validate-message.js'
 import { isJoint } from '../raft/confchange.js'
 import type { RaftConfig } from '../raft/config.js'
 import type { MemoryLog } from '../raft/log-storage.js'
@@ -125,6 +126,7 @@ export class PeerDriver {
     )
     this.lastConf = JSON.stringify(this.node.raft.conf)
     this.transport.onMessage((m) => this.receive(m))
+    void this.storage.failed?.then((error) => this.fail(error))
   }
 
   /** Runs the ticks the clock says are due (a stalled timer is caught up here). */
@@ -330,6 +332,12 @@ export class PeerDriver {
 
   private receive(m: Message): void {
     if (this.state !== 'running') return
+    // Any transport, in-memory ones too: nothing malformed reaches Raft.
+    const invalid = m.to === this.settings.id ? validateMessage(m) : { reason: 'misaddressed' }
+    if (invalid) {
+      this.counters.dropped.add(`invalid:${invalid.reason}`)
+      return
+    }
     // Bring the ticks up to the clock first: a lease decision may be taken on this message.
     this.catchUpTicks()
     try {

@@ -75,6 +75,11 @@ export interface Storage {
    */
   compact(index: number): Promise<void>
   close(): Promise<void>
+  /**
+   * Optional: resolves with the error when the store fails on its own (its lock was taken, the
+   * browser closed the database, the tab was frozen). The peer stops on it at once.
+   */
+  readonly failed?: Promise<StorageError>
 }
 
 export type StorageErrorCode =
