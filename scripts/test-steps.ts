@@ -86,4 +86,23 @@ export const steps: TestStep[] = [
       return { passed: Number(m[1]) - failed, failed, skipped: 0 }
     },
   },
+  {
+    // End to end (playwright.config.ts): tabs of Debian's Chromium and a Node witness. The list
+    // reporter ends with lines such as "  7 passed (2.1m)", "  1 failed", "  1 skipped".
+    name: 'e2e',
+    command: 'npx',
+    args: ['playwright', 'test'],
+    parse: parsePlaywright,
+  },
 ]
+
+/** Counts from Playwright's list reporter; tests that did not run or were interrupted fail. */
+export function parsePlaywright(output: string): Counts | null {
+  const count = (label: string) =>
+    Number(lastMatch(output, new RegExp(`^\\s+(\\d+) ${label}\\b`, 'm'))?.[1] ?? 0)
+  const passed = count('passed')
+  const failed = count('failed') + count('flaky') + count('interrupted') + count('did not run')
+  const skipped = count('skipped')
+  if (passed + failed + skipped === 0) return null
+  return { passed, failed, skipped }
+}

@@ -155,7 +155,17 @@ export class PeerDriver {
 
   private wakeWaiters(): void {
     const now = this.ticks.now()
-    for (const w of [...this.waiters]) if (w.check(now)) this.waiters.delete(w)
+    for (const w of [...this.waiters]) {
+      let done: boolean
+      try {
+        done = w.check(now)
+      } catch (err) {
+        // A predicate that throws settles nothing; drop it rather than stall the others.
+        console.error('flotilla: a wait predicate threw', err)
+        done = true
+      }
+      if (done) this.waiters.delete(w)
+    }
   }
 
   stoppedError(): PeerError {
@@ -375,9 +385,15 @@ export class PeerDriver {
   private fire(): void {
     this.timer = null
     if (this.state !== 'running') return
-    if (this.ticks.catchUp() > 0) {
-      for (const fn of [...this.onTick]) fn()
-      this.wakeWaiters()
+    try {
+      if (this.ticks.catchUp() > 0) {
+        for (const fn of [...this.onTick]) fn()
+        this.wakeWaiters()
+      }
+    } catch (err) {
+      // Only a bug gets here; a peer that stopped ticking would hang every caller: stop it.
+      this.fail(err as Error)
+      return
     }
     this.schedule()
     this.armTimer()
