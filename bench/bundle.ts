@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
-import { build } from 'vite'
+import { build, defaultClientConditions } from 'vite'
 
 /**
  * `npm run bench -- bundle`: the gzip size of what a browser peer loads (JavaScript and
@@ -20,6 +20,8 @@ async function measure(page: string): Promise<{ jsKb: number; wasmKb: number; to
       configFile: false,
       logLevel: 'warn',
       root: here,
+      // Workspace packages from their TypeScript sources (see the root README, "Packages").
+      resolve: { conditions: ['@flotilla/source', ...defaultClientConditions] },
       build: {
         outDir,
         emptyOutDir: true,

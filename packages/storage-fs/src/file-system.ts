@@ -1,9 +1,7 @@
-/// <reference path="./fs-native-extensions.d.ts" />
-import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
-import { StorageError } from '@flotilla/core'
-import fsx from 'fs-native-extensions'
+// Node: fs-native-extensions; Deno (which cannot load that addon): Deno.FsFile locks. See package.json "imports".
+import { lockFile } from '#file-lock'
 
 /**
  * The file operations storage-fs performs, and nothing else. The store takes one as an option so
@@ -115,41 +113,4 @@ export const nodeFileSystem: FileSystem = {
   async lock(path) {
     return lockFile(path)
   },
-}
-
-/**
- * Takes an exclusive lock on an open file. On Linux it is an open-file-description lock
- * (F_OFD_SETLK), on macOS flock, on Windows LockFileEx: a second open of the file, in this process or
- * another, cannot take it, and the OS drops it with the file when the process dies. The file's
- * content (the holder's pid) is only for the error message; it is never trusted.
- */
-function lockFile(path: string): FileLock {
-  const fd = openSync(path, 'a+')
-  let held = false
-  try {
-    held = fsx.tryLock(fd)
-  } catch (err) {
-    closeSync(fd)
-    throw err
-  }
-  if (!held) {
-    closeSync(fd)
-    const holder = readFileSync(path, 'utf8').trim()
-    throw new StorageError(
-      'ERR_LOCKED',
-      `${path} is locked by another open store${holder ? ` (process ${holder} wrote it)` : ''}`,
-    )
-  }
-  try {
-    // For the error message of a later opener only; a+ appends, so cut the old pid first.
-    ftruncateSync(fd, 0)
-    writeSync(fd, `${process.pid}\n`)
-  } catch {
-    // The pid is informational.
-  }
-  return {
-    async release() {
-      closeSync(fd)
-    },
-  }
 }

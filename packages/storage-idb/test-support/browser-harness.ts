@@ -46,6 +46,8 @@ export async function startIdbBrowser(options: IdbBrowserOptions = {}): Promise<
     platform: 'browser',
     target: 'es2022',
     write: false,
+    // Workspace packages from their TypeScript sources (see the root README, "Packages").
+    conditions: ['@flotilla/source'],
     // Native and Node-only code in core is loaded lazily and never on this page.
     external: ['node:*', 'usearch'],
     logLevel: 'error',

@@ -58,6 +58,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  // Workspace packages from their TypeScript sources (see the root README, "Packages").
+  conditions: ['@flotilla/source'],
   outfile: childJs,
   external: ['@node-rs/crc32', 'cbor-x', 'fs-native-extensions'],
   logLevel: 'warning',
