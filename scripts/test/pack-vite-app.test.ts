@@ -151,11 +151,11 @@ test('a Vite app built from the packed tarballs opens a peer in Chromium and fin
     const errors: string[] = []
     page.on('pageerror', (e) => errors.push(e.message))
     await page.goto(url)
-    await page.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, null, {
+    await page.waitForFunction(() => (globalThis as { __result?: unknown }).__result !== undefined, null, {
       timeout: 60_000,
     })
-    const result = (await page.evaluate(() => (window as { __result?: unknown }).__result)) as {
-      hits?: { id: string }[]
+    const result = (await page.evaluate(() => (globalThis as { __result?: unknown }).__result)) as {
+      hits?: { id: string; title?: string }[]
       error?: string
     }
     expect(result.error).toBeUndefined()
