@@ -13,26 +13,37 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.js'
 /**
  * What a web app gets from the registry: the packed tarballs, installed into a fresh Vite app
  * outside the workspace (so nothing resolves to workspace sources), built, served and opened in
- * Chromium, where it opens a one-voter peer on IndexedDB and the WASM engine and searches.
+ * Chromium, where it opens a one-voter peer on libp2p, IndexedDB and the WASM engine, and searches.
  */
 const run = promisify(execFile)
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
-const PACKAGES = ['packages/core', 'packages/storage-idb']
+const PACKAGES = ['packages/core', 'packages/storage-idb', 'packages/transport-libp2p']
 // The major the workspace builds with; any consumer's Vite should do.
 const VITE = '^8.0.0'
 
 const MAIN_JS = `
-import { MemoryNetwork, openPeer } from '@flotilla/core'
+import { openPeer } from '@flotilla/core'
 import wasm from '@flotilla/core/usearch.wasm?url'
 import { openIdbStorage } from '@flotilla/storage-idb'
+import {
+  browserPeer,
+  createLibp2pTransport,
+  indexedDbKeyStore,
+  loadOrCreateIdentity,
+} from '@flotilla/transport-libp2p/browser'
+import { createLibp2p } from 'libp2p'
 
 async function main() {
-  const id = 'browser-peer'
+  const privateKey = await loadOrCreateIdentity(indexedDbKeyStore('consumer-keys', 'tab'))
+  // No STUN: the page reaches nothing outside loopback.
+  const node = await createLibp2p(browserPeer({ privateKey, iceServers: [] }))
+  const id = node.peerId.toString()
   const storage = await openIdbStorage({ peerId: id })
+  const transport = await createLibp2pTransport(node, { isMember: () => true })
   const peer = await openPeer({
     id,
     storage,
-    transport: new MemoryNetwork().endpoint(id),
+    transport,
     role: 'data',
     bootstrap: { voters: [id] },
     engine: { engine: 'wasm', wasm: new URL(wasm, location.href).href },
@@ -47,6 +58,7 @@ async function main() {
   ])
   const { hits } = await docs.search([0.9, 0.1, 0], { k: 1, minIndex: index })
   await peer.close()
+  await node.stop()
   return hits.map((hit) => ({ id: hit.id, title: hit.metadata && hit.metadata.title }))
 }
 
@@ -65,6 +77,12 @@ const MIME: Record<string, string> = {
   '.html': 'text/html',
   '.js': 'text/javascript',
   '.wasm': 'application/wasm',
+}
+
+/** The app creates its libp2p node itself, with the version the transport was built against. */
+async function libp2pRange(): Promise<string> {
+  const manifest = JSON.parse(await readFile(join(ROOT, 'packages/transport-libp2p/package.json'), 'utf8'))
+  return manifest.dependencies.libp2p
 }
 
 let dir = ''
@@ -119,10 +137,20 @@ beforeAll(async () => {
       `file:${join(tarballs, f)}`,
     ]),
     ['vite', VITE],
+    ['libp2p', await libp2pRange()],
   ])
+  // As the workspace does (transport-libp2p README): an empty react-native-webrtc keeps React
+  // Native (about 300 MB) out; browsers never load it.
+  const stub = join(dir, 'react-native-webrtc')
+  await mkdir(stub)
+  await writeFile(
+    join(stub, 'package.json'),
+    JSON.stringify({ name: 'react-native-webrtc', version: '124.0.8' }),
+  )
+  const overrides = { 'react-native-webrtc': `file:${stub}` }
   await writeFile(
     join(app, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies }),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies, overrides }),
   )
   await writeFile(join(app, 'index.html'), INDEX_HTML)
   await writeFile(join(app, 'main.js'), MAIN_JS)
