@@ -18,7 +18,6 @@ interface Answer {
   role?: string
   leader?: string | null
   applied?: number
-  peer?: string
   hits?: { id: string }[]
   index?: number
   error?: { code: string }
@@ -80,12 +79,13 @@ async function startGroup(
   return { denoId, node }
 }
 
-async function ask(path: string, body?: unknown): Promise<{ status: number; body: Answer }> {
+/** A request to the Deno peer's HTTP API (apps/peer's routes): status, JSON body and headers. */
+async function ask(path: string, body?: unknown): Promise<{ status: number; body: Answer; headers: Headers }> {
   const res = await fetch(`http://127.0.0.1:${deno?.hello.httpPort}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     body: body === undefined ? undefined : JSON.stringify(body),
   })
-  return { status: res.status, body: (await res.json()) as Answer }
+  return { status: res.status, body: (await res.json()) as Answer, headers: res.headers }
 }
 
 async function until<T>(
@@ -112,22 +112,26 @@ describe('a Deno peer in a group with two Node peers', () => {
     for (let i = 0; i < 20; i++) await leader.collection('docs').upsert(`d${i}`, vec(i), { i })
     const expected = (await leader.collection('docs').search(vec(4), { k: 5 })).hits.map((h) => h.id)
 
-    for (const level of [
-      'consistency=linearizable',
-      'consistency=lease',
-      'consistency=local',
-      'maxStalenessMs=5000',
+    for (const [level, served] of [
+      ['consistency=linearizable', 'linearizable'],
+      ['consistency=lease', 'lease'],
+      ['consistency=local', 'local'],
+      ['maxStalenessMs=5000', 'bounded'],
     ]) {
       const found = await until(`a ${level} search on the Deno peer`, async () => {
         const r = await ask(`/v1/collections/docs/search?${level}`, { vector: vec(4), k: 5 })
-        return r.status === 200 && r.body.hits?.length === 5 ? r.body : undefined
+        return r.status === 200 && r.body.hits?.length === 5 ? r : undefined
       })
-      expect(found.peer, level).toBe(denoId)
+      expect(found.headers.get('Flotilla-Served-By'), level).toBe(denoId)
+      expect(found.headers.get('Flotilla-Consistency'), level).toBe(served)
+      expect(Number(found.headers.get('Flotilla-Read-Index')), level).toBe(found.body.index)
       expect(
-        found.hits?.map((h) => h.id),
+        found.body.hits?.map((h) => h.id),
         level,
       ).toEqual(expected)
     }
+    const bounded = await ask('/v1/collections/docs/search?maxStalenessMs=5000', { vector: vec(4), k: 5 })
+    expect(Number(bounded.headers.get('Flotilla-Staleness-Ms'))).toBeLessThanOrEqual(5000)
 
     // Lose the Node leader: the other Node peer needs the Deno peer's vote to lead.
     await leader.close()
