@@ -2,6 +2,7 @@
 // over TCP and WebSockets, and apps/peer's HTTP API. One JSON argument (see PeerConfig);
 // prints {"pid", "id", "addrs", "httpPort"} once it is up. SIGTERM closes it cleanly.
 import { openPeer } from '@flotilla/core'
+import { createHttpApi } from '@flotilla/peer/http'
 import { openFsStorage } from '@flotilla/storage-fs'
 import {
   createLibp2pTransport,
@@ -11,7 +12,6 @@ import {
 } from '@flotilla/transport-libp2p/node'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createHttpApi } from '@flotilla/peer/http'
 import { createLibp2p } from 'libp2p'
 
 declare const Deno: {

@@ -80,7 +80,10 @@ async function startGroup(
 }
 
 /** A request to the Deno peer's HTTP API (apps/peer's routes): status, JSON body and headers. */
-async function ask(path: string, body?: unknown): Promise<{ status: number; body: Answer; headers: Headers }> {
+async function ask(
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Answer; headers: Headers }> {
   const res = await fetch(`http://127.0.0.1:${deno?.hello.httpPort}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     body: body === undefined ? undefined : JSON.stringify(body),
