@@ -1,7 +1,8 @@
 // The Deno peer: storage-fs (through Deno's Node compatibility), the WebAssembly index, libp2p
-// over TCP and WebSockets, and the peer's HTTP routes. One JSON argument (see PeerConfig);
+// over TCP and WebSockets, and apps/peer's HTTP API. One JSON argument (see PeerConfig);
 // prints {"pid", "id", "addrs", "httpPort"} once it is up. SIGTERM closes it cleanly.
 import { openPeer } from '@flotilla/core'
+import { createHttpApi } from '@flotilla/peer/http'
 import { openFsStorage } from '@flotilla/storage-fs'
 import {
   createLibp2pTransport,
@@ -12,7 +13,6 @@ import {
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { answerPeerRoute } from '../../edge/src/peer-routes.ts'
 
 declare const Deno: {
   args: string[]
@@ -68,6 +68,7 @@ const peer = await openPeer({
   raft: { priorityOf: (id) => config.priorities?.[id] ?? 1 },
 })
 
+const api = createHttpApi({ peer })
 const server = Deno.serve(
   {
     hostname: config.host,
@@ -82,9 +83,7 @@ const server = Deno.serve(
         }),
       ),
   },
-  async (request) =>
-    (await answerPeerRoute(peer, request, new URL(request.url).pathname)) ??
-    Response.json({ error: { code: 'ERR_NOT_FOUND', message: 'no such route' } }, { status: 404 }),
+  async (request) => await api.fetch(request),
 )
 
 let closing = false

@@ -1,7 +1,8 @@
 // The Worker: /peer/<name>/... reaches the Durable Object called <name>, one Flotilla peer each.
 
+import { createHttpApi } from '@flotilla/peer/http'
+import type { Hono } from 'hono'
 import { type EdgePeer, type EdgePeerOptions, openEdgePeer } from './edge-peer.js'
-import { answerPeerRoute } from './peer-routes.js'
 import usearchWasm from './usearch.wasm'
 import type { DurableObjectNamespace, DurableObjectState } from './workerd-types.js'
 
@@ -15,6 +16,8 @@ const json = (body: unknown, status = 200) => Response.json(body, { status })
 
 export class FlotillaEdgePeer {
   private opened: Promise<EdgePeer> | undefined
+  /** apps/peer's HTTP API over this object's peer, made once the peer is open. */
+  private api: Hono | undefined
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -22,7 +25,8 @@ export class FlotillaEdgePeer {
   ) {}
 
   async fetch(request: Request): Promise<Response> {
-    const path = new URL(request.url).pathname.replace(/^\/peer\/[^/]+/, '')
+    const url = new URL(request.url)
+    const path = url.pathname.replace(/^\/peer\/[^/]+/, '')
     try {
       if (path === '/join' && request.method === 'POST') {
         const body = (await request.json()) as Pick<EdgePeerOptions, 'contacts' | 'role' | 'raft'>
@@ -36,9 +40,10 @@ export class FlotillaEdgePeer {
       }
       const edge = await this.opened
       if (!edge) return json({ error: { code: 'ERR_NOT_JOINED', message: 'POST /join first' } }, 409)
-      const answer = await answerPeerRoute(edge.peer, request, path)
-      if (answer) return answer
-      return json({ error: { code: 'ERR_NOT_FOUND', message: `no route ${path}` } }, 404)
+      this.api ??= createHttpApi({ peer: edge.peer })
+      // apps/peer's routes start at the root: hand them the path without /peer/<name>.
+      url.pathname = path
+      return this.api.fetch(new Request(url, request))
     } catch (err) {
       const e = err as Error & { code?: string }
       return json({ error: { code: e.code ?? 'ERR_INTERNAL', message: e.message } }, e.code ? 400 : 500)

@@ -13,16 +13,14 @@ afterAll(async () => {
   await group?.close()
 })
 
-/** The fields these tests read from the edge peer's JSON answers (join, status, search). */
+/** The fields these tests read from the edge peer's JSON answers (join, status, search); apps/peer's shapes. */
 interface EdgeAnswer {
   id: string
   role: string
   error?: { code: string }
   applied: number
   raftRole: string
-  peer: string
   hits: { id: string }[]
-  stalenessMs: number
   index: number
 }
 
@@ -30,12 +28,12 @@ async function call(
   path: string,
   init?: { body?: unknown },
   name = 'edge-1',
-): Promise<{ status: number; body: EdgeAnswer }> {
+): Promise<{ status: number; body: EdgeAnswer; headers: Headers }> {
   const res = await fetch(`${workerd?.url}/peer/${name}${path}`, {
     method: init?.body === undefined ? 'GET' : 'POST',
     body: init?.body === undefined ? undefined : JSON.stringify(init.body),
   })
-  return { status: res.status, body: (await res.json()) as EdgeAnswer }
+  return { status: res.status, body: (await res.json()) as EdgeAnswer, headers: res.headers }
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -80,9 +78,11 @@ describe('a Durable Object peer in workerd', () => {
       body: { vector: query, k: 5 },
     })
     expect(found.status, JSON.stringify(found.body)).toBe(200)
-    expect(found.body.peer).toBe(edgeId)
+    expect(found.headers.get('Flotilla-Served-By')).toBe(edgeId)
+    expect(found.headers.get('Flotilla-Consistency')).toBe('bounded')
     expect(found.body.hits.map((h) => h.id)).toEqual(expected.hits.map((h) => h.id))
-    expect(found.body.stalenessMs).toBeLessThanOrEqual(5000)
+    expect(Number(found.headers.get('Flotilla-Staleness-Ms'))).toBeLessThanOrEqual(5000)
+    expect(Number(found.headers.get('Flotilla-Read-Index'))).toBe(found.body.index)
 
     // A write after the join reaches the replica: read it with minIndex.
     const { index } = await docs.upsert('late', vec(99), { late: true })

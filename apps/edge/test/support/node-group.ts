@@ -9,23 +9,11 @@ export interface Contact {
   addrs: string[]
 }
 
-export interface NodeGroupOptions {
-  /** Founding voters outside this process (same order on every founder). */
-  extraVoters?: string[]
-  witnesses?: string[]
-  /** Election priority of the Node peers (others: 1); passed to every founder alike. */
-  nodePriority?: number
-  /**
-   * Called once the Node peers listen, before they open: starts the outside peers with these
-   * contacts and returns theirs, which the Node peers then know and accept frames from.
-   */
-  beforeOpen?: (contacts: Contact[]) => Promise<Contact[]>
-}
-
 /**
  * Node peers in this process, founding a group over libp2p (TCP and WebSockets on 127.0.0.1),
- * for tests whose subject is a peer elsewhere (workerd, Deno). `members` is the set every peer
- * here accepts Raft frames from: add an outside peer's id before the leader adds that peer.
+ * for tests and benches whose subject is a peer elsewhere (workerd, Deno) that joins later.
+ * `members` is the set every peer here accepts Raft frames from: add an outside peer's id
+ * before the leader adds that peer.
  */
 export interface NodeGroup {
   peers: Peer[]
@@ -39,7 +27,7 @@ export interface NodeGroup {
   close(): Promise<void>
 }
 
-export async function startNodeGroup(size: number, options: NodeGroupOptions = {}): Promise<NodeGroup> {
+export async function startNodeGroup(size: number): Promise<NodeGroup> {
   const members = new Set<string>()
   const nodes = await Promise.all(
     Array.from({ length: size }, () =>
@@ -51,10 +39,8 @@ export async function startNodeGroup(size: number, options: NodeGroupOptions = {
   const nodeIds = nodes.map((n) => n.peerId.toString())
   for (const id of nodeIds) members.add(id)
   const contacts = () => nodes.map((n) => ({ id: n.peerId.toString(), addrs: n.getMultiaddrs().map(String) }))
-  const outside = (await options.beforeOpen?.(contacts())) ?? []
-  for (const c of outside) members.add(c.id)
   for (const a of nodes) {
-    for (const c of [...contacts(), ...outside]) {
+    for (const c of contacts()) {
       if (c.id !== a.peerId.toString())
         await a.peerStore.merge(peerIdFromString(c.id), { multiaddrs: c.addrs.map((x) => multiaddr(x)) })
     }
@@ -62,20 +48,10 @@ export async function startNodeGroup(size: number, options: NodeGroupOptions = {
   const transports = await Promise.all(
     nodes.map((n) => createLibp2pTransport(n, { isMember: (id) => members.has(id) })),
   )
-  const bootstrap = {
-    voters: [...nodeIds, ...(options.extraVoters ?? [])],
-    witnesses: options.witnesses ?? [],
-  }
-  const priority = options.nodePriority ?? 1
+  const bootstrap = { voters: nodeIds, witnesses: [] }
   const peers = await Promise.all(
     transports.map((transport) =>
-      openPeer({
-        id: transport.localId,
-        storage: new MemoryStorage(),
-        transport,
-        bootstrap,
-        raft: { priorityOf: (id) => (nodeIds.includes(id) ? priority : 1) },
-      }),
+      openPeer({ id: transport.localId, storage: new MemoryStorage(), transport, bootstrap }),
     ),
   )
   return {
