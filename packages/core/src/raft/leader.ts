@@ -7,7 +7,7 @@ import { type Entry, EntryType, type Message, MessageType, NONE, type PeerId } f
 import type { Progress } from './progress.js'
 import { jointValue, jointVote } from './quorum.js'
 import type { Raft } from './raft.js'
-import { answerRead, leaderReadIndex, releasePendingReads, transferTo } from './reads.js'
+import { answerRead, leaderReadIndex, releasePendingReads, sendTimeoutNow, transferTo } from './reads.js'
 import { bcastAppend, bcastHeartbeat, sendAppend, sendSnapshotChunk } from './replication.js'
 
 export function stepLeader(r: Raft, m: Message): void {
@@ -144,9 +144,7 @@ export function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
     // A follower that was paused may have missed a commit index advance: tell it now.
     if (!sent && wasPaused) sendAppend(r, m.from)
   }
-  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {
-    r.send({ type: MessageType.TimeoutNow, to: m.from })
-  }
+  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from)
 }
 
 export function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void {
@@ -157,7 +155,8 @@ export function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void
   if (pr.state === 'snapshot') {
     const stalls = (r.snapshotStall.get(m.from) ?? 0) + 1
     r.snapshotStall.set(m.from, stalls)
-    if (!pr.snapshotAcked && stalls >= 3) sendSnapshotChunk(r, m.from, pr)
+    // No progress for three heartbeats: the chunk in flight (or its reply) was lost.
+    if (stalls >= 3) sendSnapshotChunk(r, m.from, pr)
   } else if (pr.match < r.log.lastIndex()) {
     sendAppend(r, m.from)
   }
@@ -166,22 +165,19 @@ export function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void
   if (!acks) return
   const votes = new Map<PeerId, boolean>([...acks].map((id) => [id, true]))
   if (jointVote(r.conf.voters, r.conf.outgoing, votes) !== 'won') return
-  for (const read of r.readOnly.advance(m.context)) {
-    for (const request of read.requests) answerRead(r, request, read.index, false)
-  }
+  for (const read of r.readOnly.advance(m.context)) answerRead(r, read.request, read.index, false)
 }
 
 export function handleSnapshotResponse(r: Raft, m: Message, pr: Progress): void {
   pr.recentActive = true
   if (pr.state !== 'snapshot' || m.index !== pr.pendingSnapshot) return
-  r.snapshotStall.set(m.from, 0)
   if (m.reject) {
     pr.snapshotOffset = 0
-    pr.snapshotAcked = true
     sendSnapshotChunk(r, m.from, pr)
     return
   }
-  pr.snapshotAcked = true
+  // Only an offset that moves forward acknowledges the chunk in flight: a duplicated or late
+  // reply must not stop the resend of a chunk that may be lost.
   const offset = m.rejectHint ?? 0
   if (offset > pr.snapshotOffset) {
     pr.snapshotOffset = offset
