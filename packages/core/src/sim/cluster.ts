@@ -1,10 +1,10 @@
 import type { RaftFaults } from '../raft/config.js'
 import { MemoryLog } from '../raft/log-storage.js'
-import { type ConfState, EntryType, type Message, MessageType } from '../raft/messages.js'
+import { type ConfState, EntryType, type Message, MessageType, type Snapshot } from '../raft/messages.js'
 import { RawNode, type Ready } from '../raft/raw-node.js'
 import { readKey } from '../raft/read-only.js'
 import { EventQueue } from './event-queue.js'
-import { KvStore } from './kv.js'
+import { KvStore, SnapshotCorruptError } from './kv.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
 
@@ -19,6 +19,9 @@ export interface ClusterOptions {
   heartbeatTick: number
   /** Bound on clock drift: every peer's tick period is within tickMs * (1 ± maxDrift). */
   maxDrift: number
+  /** Every peer's clock at one end of the drift bound (else drawn within it). */
+  extremeDrift: boolean
+  snapshotChunkBytes: number
   /** Take a snapshot once this many entries are applied past the last one. */
   snapshotEvery: number
   /** Small values spread entries over many appends, so replication is often partial. */
@@ -32,6 +35,16 @@ type SimEvent =
   | { kind: 'deliver'; msg: Message }
   | { kind: 'ready'; peer: string; gen: number; rd: Ready }
   | { kind: 'call'; fn: () => void }
+
+/** Extra delay, in [min, max) ms, for matching messages sent before `until`. */
+export interface DelayRule {
+  from?: string
+  to?: string
+  type?: MessageType
+  until: number
+  min: number
+  max: number
+}
 
 export interface NetworkFaults {
   drop: number
@@ -80,6 +93,9 @@ export class Cluster {
   net: NetworkFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 }
   /** Directed links that drop everything: "from>to". */
   readonly blocked = new Set<string>()
+  delays: DelayRule[] = []
+  /** Checks run after every Ready a peer has handled (configuration agreement, etc.). */
+  readonly afterReady: ((peer: SimPeer) => void)[] = []
   steps = 0
   /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
   onNewLeader: ((peer: SimPeer) => void) | null = null
@@ -91,7 +107,9 @@ export class Cluster {
   constructor(readonly opts: ClusterOptions) {
     this.safety = new SafetyChecker(() => this.now)
     for (const p of opts.peers) {
-      const drift = (opts.rng.next() * 2 - 1) * opts.maxDrift
+      const drift = opts.extremeDrift
+        ? (opts.rng.chance(0.5) ? 1 : -1) * opts.maxDrift
+        : (opts.rng.next() * 2 - 1) * opts.maxDrift
       this.peers.set(p.id, new SimPeer(p.id, p.kind, p.priority, opts.initialConf, drift))
     }
     for (const peer of this.peers.values()) this.start(peer)
@@ -163,17 +181,18 @@ export class Cluster {
   start(peer: SimPeer): void {
     peer.gen++
     const snap = peer.log.snapshot()
-    peer.kv = peer.kind === 'data' ? KvStore.restore(snap.data) : new KvStore()
+    peer.kv = peer.kind === 'data' ? this.restoreKv(peer, snap) : new KvStore()
     peer.node = new RawNode({
       id: peer.id,
       storage: peer.log,
       random: () => this.opts.rng.next(),
       electionTick: this.opts.electionTick,
       heartbeatTick: this.opts.heartbeatTick,
+      maxClockDrift: this.opts.maxDrift,
       applied: snap.meta.index,
       maxSizePerMsg: this.opts.maxSizePerMsg,
       maxInflightMsgs: 8,
-      snapshotChunkBytes: 512,
+      snapshotChunkBytes: this.opts.snapshotChunkBytes,
       witnessCompactEntries: 8,
       priority: (id) => this.peers.get(id)?.priority ?? 1,
       witness: peer.kind === 'witness',
@@ -234,7 +253,7 @@ export class Cluster {
     const log = peer.log
     if (rd.snapshot) {
       log.applySnapshot(rd.snapshot)
-      if (peer.kind === 'data') peer.kv = KvStore.restore(rd.snapshot.data)
+      if (peer.kind === 'data') peer.kv = this.restoreKv(peer, rd.snapshot)
       else peer.kv.applied = rd.snapshot.meta.index
       this.trace(`${peer.id} installs snapshot at ${rd.snapshot.meta.index}`)
     }
@@ -269,8 +288,22 @@ export class Cluster {
     for (const rs of rd.readStates) peer.readWaiters.get(readKey(rs.context))?.(rs.index, rs.lease)
     node.advance()
     this.checkCommit(peer, node)
+    for (const check of this.afterReady) check(peer)
     if (peer.kind === 'data') this.maybeSnapshot(peer)
     this.runApplyWaiters(peer)
+  }
+
+  /** A snapshot that fails to restore was stitched or corrupted on the way: a violation. */
+  private restoreKv(peer: SimPeer, snap: Snapshot): KvStore {
+    try {
+      return KvStore.restore(snap.data)
+    } catch (err) {
+      if (!(err instanceof SnapshotCorruptError)) throw err
+      this.safety.report(`${peer.id} installed a corrupt snapshot at ${snap.meta.index}: ${err.message}`)
+      const kv = new KvStore()
+      kv.applied = snap.meta.index
+      return kv
+    }
   }
 
   private checkCommit(peer: SimPeer, node: RawNode): void {
@@ -287,8 +320,10 @@ export class Cluster {
     const applied = peer.kv.applied
     if (applied - peer.log.firstIndex() + 1 < this.opts.snapshotEvery || applied > peer.log.lastIndex())
       return
+    // Raft's membership is the one at the state machine's index only when both agree.
+    if (node.raft.log.applied !== applied) return
     const meta = { index: applied, term: peer.log.term(applied), conf: node.raft.conf }
-    peer.log.createSnapshot(meta, peer.kv.serialize())
+    peer.log.createSnapshot(meta, peer.kv.serialize(peer.id))
     this.trace(`${peer.id} snapshots at ${applied}`)
   }
 
@@ -303,11 +338,16 @@ export class Cluster {
   send(m: Message): void {
     const rng = this.opts.rng
     if (this.blocked.has(`${m.from}>${m.to}`)) return
+    if (this.delays.length > 16) this.delays = this.delays.filter((d) => d.until >= this.now)
     if (rng.chance(this.net.drop)) return
     const copies = rng.chance(this.net.duplicate) ? 2 : 1
     for (let i = 0; i < copies; i++) {
       const slow = (this.peers.get(m.from)?.slow ?? 0) + (this.peers.get(m.to)?.slow ?? 0)
-      const delay = this.net.minDelay + rng.next() * (this.net.maxDelay - this.net.minDelay) + slow
+      let delay = this.net.minDelay + rng.next() * (this.net.maxDelay - this.net.minDelay) + slow
+      for (const d of this.delays) {
+        if (d.until < this.now || (d.from && d.from !== m.from) || (d.to && d.to !== m.to)) continue
+        if (d.type === undefined || d.type === m.type) delay += d.min + rng.next() * (d.max - d.min)
+      }
       this.queue.push(this.now + delay, { kind: 'deliver', msg: m })
     }
   }
