@@ -105,7 +105,9 @@ describe('rules a planted bug broke', () => {
     expect(held.length).toBeGreaterThan(0)
     net.filter = (m) => m.type !== MessageType.ReadIndexResp
     for (let i = 0; i < 6; i++) net.tick('c')
-    net.peer('c').node.step(held[0])
+    // Only the late answer may prove anything.
+    net.raft('c').freshness = null
+    net.peer('c').node.step(held.at(-1)!)
     const proof = net.peer('c').node.freshness()!
     expect(proof.tick).toBeLessThanOrEqual(before + 2)
   })
