@@ -60,6 +60,8 @@ export class SimPeer {
   gen = 0
   drift: number
   slow = 0
+  /** The driver takes this long over each Ready while messages still arrive (a busy apply loop). */
+  applyDelay = 0
   readyInFlight = false
   checkedCommit = 0
   readWaiters = new Map<string, (index: number, lease: boolean) => void>()
@@ -96,6 +98,8 @@ export class Cluster {
   delays: DelayRule[] = []
   /** Checks run after every Ready a peer has handled (configuration agreement, etc.). */
   readonly afterReady: ((peer: SimPeer) => void)[] = []
+  /** Checks run after every step of a leader (leases). */
+  readonly afterLeaderStep: ((peer: SimPeer) => void)[] = []
   steps = 0
   /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
   onNewLeader: ((peer: SimPeer) => void) | null = null
@@ -225,6 +229,7 @@ export class Cluster {
     if (!node) return
     if (node.raft.role === 'leader') {
       this.safety.onLeader(peer.id, node)
+      for (const check of this.afterLeaderStep) check(peer)
       if (this.lastLeaderTerm.get(peer.id) !== node.raft.term) {
         this.lastLeaderTerm.set(peer.id, node.raft.term)
         this.onNewLeader?.(peer)
@@ -238,9 +243,14 @@ export class Cluster {
       this.trace(
         `${peer.id} is ${rd.softState.role} (term ${node.raft.term}, leader ${rd.softState.lead || '-'})`,
       )
-    if (peer.slow > 0) {
+    if (peer.slow + peer.applyDelay > 0) {
       peer.readyInFlight = true
-      this.queue.push(this.now + peer.slow, { kind: 'ready', peer: peer.id, gen: peer.gen, rd })
+      this.queue.push(this.now + peer.slow + peer.applyDelay, {
+        kind: 'ready',
+        peer: peer.id,
+        gen: peer.gen,
+        rd,
+      })
       return
     }
     this.handleReady(peer, rd)

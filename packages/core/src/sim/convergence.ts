@@ -23,6 +23,27 @@ export function watchConfAgreement(cluster: Cluster): void {
 }
 
 /**
+ * The lease's promise, checked on every step of a leader: while a leader's lease is valid, no
+ * leader of a later term exists. A lease too long for the drift bound, or a vote that ignores
+ * it, shows up here even when no client read happened to fall in the gap.
+ */
+export function watchLeases(cluster: Cluster): void {
+  cluster.afterLeaderStep.push((peer: SimPeer) => {
+    const raft = peer.node?.raft
+    if (!raft) return
+    for (const other of cluster.peers.values()) {
+      const o = other.node?.raft
+      if (!o || o === raft || o.role !== 'leader' || o.term === raft.term) continue
+      const [older, newer] = o.term < raft.term ? [o, raft] : [raft, o]
+      if (older.leaseValid())
+        cluster.safety.report(
+          `lease: ${newer.id} leads term ${newer.term} while ${older.id} (term ${older.term}) holds a lease`,
+        )
+    }
+  })
+}
+
+/**
  * Once faults have stopped and the group has settled: no follower is still being sent a snapshot,
  * and every live member has caught up with the leader's commit index.
  */

@@ -43,7 +43,23 @@ export function isolateLeaderWithMinority(cluster: Cluster, rng: Rng, ids: strin
   const minority = Math.floor(voters.length / 2)
   const side = new Set([leader.id])
   for (const id of voters) if (side.size < minority && rng.chance(0.7)) side.add(id)
+  // Clocks at the drift bound the worst way round: the leader's slow, everyone else's fast.
+  const { maxDrift } = cluster.opts
+  for (const p of cluster.peers.values()) p.drift = p === leader ? maxDrift : -maxDrift
   cut(cluster, side, ids, false, duration)
+}
+
+/** A follower's driver is busy applying: Readies take long, messages keep arriving. */
+export function slowApply(cluster: Cluster, rng: Rng, duration: number): void {
+  const leader = cluster.leader()
+  const peers = [...cluster.peers.values()].filter((p) => p.node && p !== leader)
+  if (peers.length === 0) return
+  const peer = rng.pick(peers)
+  peer.applyDelay = rng.int(5, 60)
+  cluster.trace(`${peer.id} applies slowly (+${peer.applyDelay} ms) for ${duration} ms`)
+  cluster.at(cluster.now + duration, () => {
+    peer.applyDelay = 0
+  })
 }
 
 export function isolate(cluster: Cluster, ids: string[], id: string, duration: number): void {

@@ -6,6 +6,7 @@ import {
   isolateLeaderWithMinority,
   partition,
   restartStorm,
+  slowApply,
   slowDown,
   staleTransfer,
   transferLeadership,
@@ -24,6 +25,7 @@ type FaultAction =
   | 'isolateLeader'
   | 'restartStorm'
   | 'slow'
+  | 'slowApply'
   | 'quiet'
 
 interface Profile {
@@ -72,7 +74,7 @@ export const PROFILES: Record<string, Profile> = {
   // Membership changes and small snapshots with slow drivers: snapshots arrive between ready()
   // and advance(), and chunked transfers meet leader changes and duplicated acknowledgements.
   snapshots: {
-    weights: { membership: 2, jointChange: 2, slow: 3, crashLeader: 1, partition: 1, quiet: 1 },
+    weights: { membership: 2, jointChange: 2, slowApply: 3, slow: 1, crashLeader: 1, partition: 2, quiet: 1 },
     gap: [30, 200],
     snapshotEvery: [3, 8],
   },
@@ -182,6 +184,9 @@ export function scheduleFaults(
           break
         case 'restartStorm':
           restartStorm(cluster, rng, faultMs)
+          break
+        case 'slowApply':
+          slowApply(cluster, rng, duration)
           break
         case 'slow':
           slowDown(cluster, rng.pick([...cluster.peers.values()]), rng.int(5, 40), duration)

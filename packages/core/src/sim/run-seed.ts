@@ -1,7 +1,7 @@
 import type { RaftFaults } from '../raft/config.js'
 import { RaftError } from '../raft/errors.js'
 import { Cluster } from './cluster.js'
-import { checkSettled, watchConfAgreement } from './convergence.js'
+import { checkSettled, watchConfAgreement, watchLeases } from './convergence.js'
 import { profileFor, scheduleFaults } from './faults.js'
 import { encodeKvWrite } from './kv.js'
 import { checkLinearizable } from './linearizability.js'
@@ -79,6 +79,7 @@ function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: C
   })
   ctx.cluster = cluster
   watchConfAgreement(cluster)
+  watchLeases(cluster)
   cluster.trace(`seed ${seed}: ${shape.name}, electionTick ${electionTick}`)
   const faultRng = rng.fork()
   const workload = new Workload(cluster, rng.fork(), rng.int(3, 6))
@@ -153,6 +154,7 @@ function healEverything(cluster: Cluster): void {
   cluster.net = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 }
   for (const p of cluster.peers.values()) {
     p.slow = 0
+    p.applyDelay = 0
     if (!p.node) cluster.start(p)
   }
 }
