@@ -49,6 +49,8 @@ export interface DelayRule {
 export interface NetworkFaults {
   drop: number
   duplicate: number
+  /** Chance that an append is delivered once more, much later (a stale duplicate). */
+  replay?: number
   minDelay: number
   maxDelay: number
 }
@@ -359,6 +361,9 @@ export class Cluster {
         if (d.type === undefined || d.type === m.type) delay += d.min + rng.next() * (d.max - d.min)
       }
       this.queue.push(this.now + delay, { kind: 'deliver', msg: m })
+    }
+    if (this.net.replay && m.type === MessageType.App && rng.chance(this.net.replay)) {
+      this.queue.push(this.now + 20 + rng.next() * 230, { kind: 'deliver', msg: m })
     }
   }
 

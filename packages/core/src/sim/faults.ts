@@ -35,6 +35,10 @@ interface Profile {
   persistCrash?: number
   /** Take snapshots this often (entries), so that they race with everything else. */
   snapshotEvery?: [number, number]
+  /** Chance that an append is delivered again much later. */
+  replay?: number
+  /** Bytes per append: small values send one entry per append. */
+  maxSizePerMsg?: number
 }
 
 /** Fault profiles: each seed draws one, so that rare interleavings get a fair share of seeds. */
@@ -73,6 +77,14 @@ export const PROFILES: Record<string, Profile> = {
   restarts: { weights: { restartStorm: 4, crash: 1, partition: 1, quiet: 1 }, gap: [80, 300] },
   // Membership changes and small snapshots with slow drivers: snapshots arrive between ready()
   // and advance(), and chunked transfers meet leader changes and duplicated acknowledgements.
+  // Leaders change often and appends are replayed late, one entry each, over followers whose
+  // log still holds a deposed leader's suffix.
+  staleAppends: {
+    weights: { crashLeader: 3, partition: 3, crash: 1, quiet: 1 },
+    gap: [20, 200],
+    replay: 0.2,
+    maxSizePerMsg: 40,
+  },
   snapshots: {
     weights: { membership: 2, jointChange: 2, slowApply: 3, slow: 1, crashLeader: 1, partition: 2, quiet: 1 },
     gap: [30, 200],
@@ -113,6 +125,7 @@ export function scheduleFaults(
     duplicate: rng.chance(0.5) ? rng.next() * 0.05 : 0,
     minDelay: 0.5,
     maxDelay: rng.pick([2, 5, 15, 40]),
+    replay: profile.replay ?? 0,
   }
   const persistCrash = profile.persistCrash ?? 0
   if (persistCrash > 0) {

@@ -73,7 +73,7 @@ function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: C
     extremeDrift: rng.chance(0.5),
     snapshotChunkBytes: rng.pick([128, 512, 4096]),
     snapshotEvery: rng.int(every0, every1),
-    maxSizePerMsg: rng.pick([40, 200, 4096]),
+    maxSizePerMsg: faultProfile.maxSizePerMsg ?? rng.pick([40, 200, 4096]),
     faults: options.faults ?? {},
     trace: options.trace ?? false,
   })
