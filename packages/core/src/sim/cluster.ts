@@ -7,6 +7,7 @@ import { EventQueue } from './event-queue.js'
 import { KvStore, SnapshotCorruptError } from './kv.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
+import { countDelivery, type SimStats } from './stats.js'
 
 export type PeerKind = 'data' | 'witness'
 
@@ -32,7 +33,7 @@ export interface ClusterOptions {
 
 type SimEvent =
   | { kind: 'tick'; peer: string; gen: number }
-  | { kind: 'deliver'; msg: Message }
+  | { kind: 'deliver'; msg: Message; sentAt: number; toGen: number }
   | { kind: 'ready'; peer: string; gen: number; rd: Ready }
   | { kind: 'call'; fn: () => void }
 
@@ -103,6 +104,14 @@ export class Cluster {
   /** Checks run after every step of a leader (leases). */
   readonly afterLeaderStep: ((peer: SimPeer) => void)[] = []
   steps = 0
+  /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
+  readonly stats: SimStats = {
+    chunkedSnapshots: 0,
+    snapshotsDuringReady: 0,
+    repliesAcrossRestart: 0,
+    lateTransferVotes: 0,
+    replayedAppends: 0,
+  }
   /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
   onNewLeader: ((peer: SimPeer) => void) | null = null
   /** Crash point between the durable write of a Ready and its first message: return true to crash there. */
@@ -162,7 +171,9 @@ export class Cluster {
         const peer = this.peers.get(m.to)
         if (!peer?.node || this.blocked.has(`${m.from}>${m.to}`)) return
         if (this.opts.trace) this.trace(`${m.from} -> ${m.to} ${describe(m)}`)
+        const hadSnapshot = peer.node.raft.log.unstableSnapshot !== null
         peer.node.step(m)
+        countDelivery(this.stats, this, peer, ev, hadSnapshot)
         this.afterStep(peer)
         return
       }
@@ -178,6 +189,10 @@ export class Cluster {
         ev.fn()
         return
     }
+  }
+
+  private genOf(id: string): number {
+    return this.peers.get(id)?.gen ?? 0
   }
 
   private tickPeriod(peer: SimPeer): number {
@@ -264,6 +279,7 @@ export class Cluster {
     const node = peer.node!
     const log = peer.log
     if (rd.snapshot) {
+      if (rd.snapshot.data.length > this.opts.snapshotChunkBytes) this.stats.chunkedSnapshots++
       log.applySnapshot(rd.snapshot)
       if (peer.kind === 'data') peer.kv = this.restoreKv(peer, rd.snapshot)
       else peer.kv.applied = rd.snapshot.meta.index
@@ -360,10 +376,16 @@ export class Cluster {
         if (d.until < this.now || (d.from && d.from !== m.from) || (d.to && d.to !== m.to)) continue
         if (d.type === undefined || d.type === m.type) delay += d.min + rng.next() * (d.max - d.min)
       }
-      this.queue.push(this.now + delay, { kind: 'deliver', msg: m })
+      this.queue.push(this.now + delay, {
+        kind: 'deliver',
+        msg: m,
+        sentAt: this.now,
+        toGen: this.genOf(m.to),
+      })
     }
     if (this.net.replay && m.type === MessageType.App && rng.chance(this.net.replay)) {
-      this.queue.push(this.now + 20 + rng.next() * 230, { kind: 'deliver', msg: m })
+      const at = this.now + 20 + rng.next() * 230
+      this.queue.push(at, { kind: 'deliver', msg: m, sentAt: this.now, toGen: this.genOf(m.to) })
     }
   }
 

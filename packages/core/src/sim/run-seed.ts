@@ -7,6 +7,7 @@ import { encodeKvWrite } from './kv.js'
 import { checkLinearizable } from './linearizability.js'
 import { Rng } from './rng.js'
 import { shapeFor } from './shapes.js'
+import type { SimStats } from './stats.js'
 import { Workload } from './workload.js'
 
 export interface SeedOptions {
@@ -27,6 +28,7 @@ export interface SeedResult {
   operations: number
   reads: Record<string, number>
   steps: number
+  stats?: SimStats
   trace: string[]
 }
 
@@ -143,6 +145,7 @@ function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: C
     operations: workload.history.length + workload.staleReads.length,
     reads: workload.readsByKind,
     steps: cluster.steps,
+    stats: cluster.stats,
     trace: cluster.traceLines,
   }
 }
