@@ -1,6 +1,5 @@
 import { allVoters, type ConfChangeItem, isJoint } from '../raft/confchange.js'
 import { RaftError } from '../raft/errors.js'
-import { MessageType } from '../raft/messages.js'
 import type { Cluster, SimPeer } from './cluster.js'
 import type { Rng } from './rng.js'
 
@@ -47,6 +46,17 @@ export function isolateLeaderWithMinority(cluster: Cluster, rng: Rng, ids: strin
   const { maxDrift } = cluster.opts
   for (const p of cluster.peers.values()) p.drift = p === leader ? maxDrift : -maxDrift
   cut(cluster, side, ids, false, duration)
+}
+
+/** An operator starts elections by hand at one or two followers, inside the leader's lease. */
+export function manualCampaign(cluster: Cluster, rng: Rng): void {
+  const leader = cluster.leader()
+  const peers = [...cluster.peers.values()].filter((p) => p.node && p !== leader)
+  for (let n = rng.int(1, 2); n > 0 && peers.length > 0; n--) {
+    const peer = peers.splice(Math.floor(rng.next() * peers.length), 1)[0]
+    cluster.trace(`${peer.id} campaigns by hand`)
+    peer.node?.campaign()
+  }
 }
 
 /** A follower's driver is busy applying: Readies take long, messages keep arriving. */
@@ -121,13 +131,9 @@ export function staleTransfer(cluster: Cluster, rng: Rng, ids: string[]): void {
   if (!moved || moved.from === moved.to) return
   const { tickMs, electionTick } = cluster.opts
   const late = electionTick * tickMs * (1 + rng.next() * 1.5)
-  cluster.delays.push({
-    from: moved.to,
-    type: MessageType.Vote,
-    until: cluster.now + 50,
-    min: late,
-    max: late * 1.1,
-  })
+  // Everything the transferee sends is late: its votes, and the replies that would tell the
+  // leader about its new term.
+  cluster.delays.push({ from: moved.to, until: cluster.now + late, min: late, max: late * 1.1 })
   const deafAt = cluster.now + late * (0.8 + rng.next() * 0.3)
   cluster.at(deafAt, () => {
     const links = ids.filter((o) => o !== moved.from).map((o) => `${o}>${moved.from}`)

@@ -4,6 +4,7 @@ import {
   crashAndRestart,
   isolate,
   isolateLeaderWithMinority,
+  manualCampaign,
   partition,
   restartStorm,
   slowApply,
@@ -26,6 +27,7 @@ type FaultAction =
   | 'restartStorm'
   | 'slow'
   | 'slowApply'
+  | 'campaign'
   | 'quiet'
 
 interface Profile {
@@ -39,6 +41,10 @@ interface Profile {
   replay?: number
   /** Bytes per append: small values send one entry per append. */
   maxSizePerMsg?: number
+  /** Election timeouts to draw from (default: run-seed's range). */
+  electionTicks?: number[]
+  /** Network delay bounds to draw from (ms). */
+  maxDelays?: number[]
 }
 
 /** Fault profiles: each seed draws one, so that rare interleavings get a fair share of seeds. */
@@ -68,11 +74,18 @@ export const PROFILES: Record<string, Profile> = {
   persistCrash: { weights: { crashLeader: 1, partition: 1, quiet: 3 }, gap: [50, 300], persistCrash: 0.35 },
   // Transfers and membership changes whose votes and replies arrive long after.
   lateVotes: {
-    weights: { staleTransfer: 4, delayedChange: 2, transfer: 1, partition: 1, quiet: 1 },
+    weights: { staleTransfer: 4, delayedChange: 2, transfer: 1, campaign: 1, partition: 1, quiet: 1 },
     gap: [60, 300],
   },
   // The leader loses the majority with a minority; clients keep reading from it.
-  leaseEdge: { weights: { isolateLeader: 5, slow: 1, quiet: 1 }, gap: [100, 400] },
+  // Long election timeouts leave the lease the least margin; a fast network elects quickly.
+  // Followers also start elections by hand inside the lease.
+  leaseEdge: {
+    weights: { isolateLeader: 5, campaign: 1, slow: 1, quiet: 1 },
+    gap: [100, 400],
+    electionTicks: [16, 24, 30],
+    maxDelays: [1, 2, 5],
+  },
   // Followers restart while replies to their previous run are still in flight.
   restarts: { weights: { restartStorm: 4, crash: 1, partition: 1, quiet: 1 }, gap: [80, 300] },
   // Membership changes and small snapshots with slow drivers: snapshots arrive between ready()
@@ -124,7 +137,7 @@ export function scheduleFaults(
     drop: rng.chance(0.5) ? rng.next() * 0.15 : 0,
     duplicate: rng.chance(0.5) ? rng.next() * 0.05 : 0,
     minDelay: 0.5,
-    maxDelay: rng.pick([2, 5, 15, 40]),
+    maxDelay: rng.pick(profile.maxDelays ?? [2, 5, 15, 40]),
     replay: profile.replay ?? 0,
   }
   const persistCrash = profile.persistCrash ?? 0
@@ -197,6 +210,9 @@ export function scheduleFaults(
           break
         case 'restartStorm':
           restartStorm(cluster, rng, faultMs)
+          break
+        case 'campaign':
+          manualCampaign(cluster, rng)
           break
         case 'slowApply':
           slowApply(cluster, rng, duration)

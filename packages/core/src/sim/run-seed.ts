@@ -62,7 +62,7 @@ function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: C
   const rng = new Rng(seed)
   const shape = shapeFor(rng, options.shape)
   const { name: profile, profile: faultProfile } = profileFor(rng, options.profile)
-  const electionTick = rng.pick(ELECTION_TICKS)
+  const electionTick = rng.pick(faultProfile.electionTicks ?? ELECTION_TICKS)
   const [every0, every1] = faultProfile.snapshotEvery ?? [4, 40]
   const cluster = new Cluster({
     peers: shape.peers,
