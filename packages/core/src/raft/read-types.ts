@@ -35,7 +35,7 @@ export function transferContext(stamp: number): Uint8Array {
 /** The transfer stamp of a transfer campaign's vote request, or undefined for any other. */
 export function transferStamp(m: Message): number | undefined {
   const c = m.context
-  if (!c || c.length !== 9 || c[0] !== TRANSFER_TAG) return undefined
+  if (c?.length !== 9 || c[0] !== TRANSFER_TAG) return undefined
   return new DataView(c.buffer, c.byteOffset, 9).getFloat64(1)
 }
 export const PROBE_TAG = 0xfe

@@ -76,7 +76,10 @@ describe('transfer votes and the lease', () => {
   it('a follower refuses a transfer vote from a transfer the leader gave up, once it acked a later heartbeat', () => {
     const { net, held } = transferWithHeldVotes()
     // The transfer times out; a renews its lease from c, d and e.
-    for (let i = 0; i < 12; i++) for (const id of ['a', 'c', 'd', 'e']) net.tick(id), net.stabilize()
+    for (let i = 0; i < 12; i++) {
+      for (const id of ['a', 'c', 'd', 'e']) net.tick(id)
+      net.stabilize()
+    }
     expect(net.raft('a').leadTransferee).toBe('')
     expect(net.raft('a').leaseValid()).toBe(true)
     const term = net.raft('a').term
