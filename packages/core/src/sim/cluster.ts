@@ -66,6 +66,8 @@ export class SimPeer {
   /** The driver takes this long over each Ready while messages still arrive (a busy apply loop). */
   applyDelay = 0
   readyInFlight = false
+  /** Numbers this peer's client reads: its read contexts. */
+  readSeq = 0
   checkedCommit = 0
   readWaiters = new Map<string, (index: number, lease: boolean) => void>()
   applyWaiters: { index: number; fn: () => void }[] = []
