@@ -1,4 +1,5 @@
 export * from './codec/index.js'
+export * from './peer/index.js'
 export * from './raft/index.js'
 export * from './state/index.js'
 export * from './storage/index.js'

@@ -1,0 +1,77 @@
+import { concatBytes } from '../bytes.js'
+import { emptyConfState } from '../raft/confchange.js'
+import { MemoryLog } from '../raft/log-storage.js'
+import type { ConfState } from '../raft/messages.js'
+import type { Storage } from '../storage/storage.js'
+import { PeerError } from './errors.js'
+import type { Bootstrap } from './types.js'
+
+/** What a peer starts from: its log mirrored in memory and the snapshot the state machine restores. */
+export interface Recovered {
+  log: MemoryLog
+  /** Snapshot bytes to restore (empty: an empty state at the snapshot index). */
+  snapshotData: Uint8Array
+  snapshotIndex: number
+  /** True when this start created the group's first state (a founding member's first start). */
+  founded: boolean
+}
+
+export function bootstrapConf(b: Bootstrap): ConfState {
+  const witnesses = b.witnesses ?? []
+  const learners = b.learners ?? []
+  const voters = [...b.voters, ...witnesses]
+  const seen = new Set<string>()
+  for (const id of [...voters, ...learners]) {
+    if (typeof id !== 'string' || id === '')
+      throw new PeerError('ERR_INVALID', 'bootstrap: member ids must be non-empty strings', {
+        field: 'bootstrap',
+      })
+    if (seen.has(id))
+      throw new PeerError('ERR_INVALID', `bootstrap: ${id} is listed twice`, { field: 'bootstrap' })
+    seen.add(id)
+  }
+  if (b.voters.length === 0)
+    throw new PeerError('ERR_INVALID', 'bootstrap: at least one data voter is needed', {
+      field: 'bootstrap.voters',
+    })
+  return { ...emptyConfState(), voters, witnesses, learners }
+}
+
+/**
+ * Loads durable state into the in-memory log Raft reads. A founding member's first start writes
+ * the group's first snapshot (membership at index 1, term 1) durably before Raft runs.
+ */
+export async function recover(storage: Storage, bootstrap: Bootstrap | undefined): Promise<Recovered> {
+  const stored = await storage.load()
+  const empty = stored.hardState.term === 0 && !stored.snapshot && stored.lastIndex === 0
+  if (empty) {
+    const log = new MemoryLog(bootstrap ? bootstrapConf(bootstrap) : emptyConfState())
+    if (bootstrap) {
+      const snap = log.snapshot()
+      await storage.writeSnapshot(snap.meta, [], { replaceLog: true })
+      await storage.save({ hardState: log.hardState() })
+    }
+    return {
+      log,
+      snapshotData: new Uint8Array(0),
+      snapshotIndex: log.snapshot().meta.index,
+      founded: !!bootstrap,
+    }
+  }
+  const log = new MemoryLog(emptyConfState())
+  let snapshotData: Uint8Array = new Uint8Array(0)
+  let snapshotIndex = 0
+  if (stored.snapshot) {
+    const snap = await storage.readSnapshot()
+    if (!snap) throw new PeerError('ERR_FAILED', 'storage lists a snapshot but holds none')
+    const parts: Uint8Array[] = []
+    for await (const chunk of snap.chunks()) parts.push(chunk)
+    snapshotData = concatBytes(parts)
+    snapshotIndex = snap.meta.index
+    if (snapshotIndex > 0) log.applySnapshot({ meta: snap.meta, data: snapshotData })
+  }
+  if (stored.lastIndex >= stored.firstIndex)
+    log.append(await storage.entries(stored.firstIndex, stored.lastIndex + 1))
+  log.setHardState(stored.hardState)
+  return { log, snapshotData, snapshotIndex, founded: false }
+}

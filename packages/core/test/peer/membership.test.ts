@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type TestGroup, testGroup } from './helpers.js'
+
+let group: TestGroup | undefined
+afterEach(async () => {
+  await group?.close()
+  group = undefined
+})
+
+const vec = (i: number) => [Math.cos(i), Math.sin(i), 0.5]
+
+describe('snapshots and membership', () => {
+  it('takes snapshots past the trigger, compacts, and a new voter joins through one', async () => {
+    group = await testGroup(['a', 'b', 'c'], { extra: { snapshot: { entries: 20 } } })
+    const leader = await group.leader()
+    await leader.createCollection('docs', { dimensions: 3, metric: 'cos' })
+    const docs = leader.collection('docs')
+    for (let i = 0; i < 60; i++) await docs.upsert(`p${i}`, vec(i), { i })
+    // Every data peer snapshots on its own once the trigger is passed.
+    for (const p of group.peers.values()) {
+      await p.collection('docs').count({ minIndex: 60 })
+      expect(p.metrics().snapshotsTaken).toBeGreaterThan(0)
+      expect(p.status().firstIndex).toBeGreaterThan(20)
+    }
+
+    // d starts empty, waiting to be added (no bootstrap), and receives a snapshot.
+    const d = await group.open('d', { bootstrap: undefined })
+    expect(d.isMember('anyone')).toBe(true)
+    const { index } = await group.onLeader((l) => l.addMember('d', { as: 'voter' }))
+    expect((await group.leader()).status().members.find((m) => m.id === 'd')?.kind).toBe('voter')
+    const r = await d.collection('docs').count({ minIndex: index, consistency: 'local' })
+    expect(r.count).toBe(60)
+    expect(d.metrics().snapshotsInstalled).toBeGreaterThan(0)
+    const hit = await d.collection('docs').search(vec(7), { k: 1, consistency: 'local' })
+    expect(hit.hits[0].id).toBe('p7')
+
+    await group.onLeader((l) => l.removeMember('d'))
+    expect((await group.leader()).status().members.some((m) => m.id === 'd')).toBe(false)
+  })
+
+  it('runs a group of two data voters and a witness through the loss of a data voter', async () => {
+    group = await testGroup(['a', 'b'], { witnesses: ['w'] })
+    let leader = await group.leader()
+    await leader.createCollection('docs', { dimensions: 3, metric: 'cos' })
+    for (let i = 0; i < 10; i++) await leader.collection('docs').upsert(`p${i}`, vec(i))
+    const other = leader.id === 'a' ? 'b' : 'a'
+    await leader.close({ transfer: false })
+    group.peers.delete(leader.id)
+    leader = await group.leader()
+    expect(leader.id).toBe(other)
+    const w = await leader.collection('docs').upsert('after', vec(99))
+    expect(w.upserted).toBe(1)
+    expect((await leader.collection('docs').count()).count).toBe(11)
+  })
+
+  it('transfers leadership on request and reports members with lag', async () => {
+    group = await testGroup(['a', 'b', 'c'])
+    const leader = await group.leader()
+    const target = [...group.peers.keys()].find((id) => id !== leader.id)!
+    await leader.transferLeadership(target)
+    expect(group.peers.get(target)!.status().raftRole).toBe('leader')
+    const s = group.peers.get(target)!.status()
+    expect(s.members).toHaveLength(3)
+    for (const m of s.members) expect(m.lagEntries).toBeGreaterThanOrEqual(0)
+    await expect(leader.addMember('x')).rejects.toMatchObject({ code: 'ERR_NOT_LEADER', leader: target })
+  })
+})
