@@ -44,6 +44,9 @@ export function learnCommit(r: Raft, m: Message): void {
 export function hup(r: Raft, transferStamp?: number): void {
   if (r.role === 'leader') return
   if (!r.promotable()) return
+  // A follower inside a leader's lease may not start an election of its own (a manual campaign):
+  // its acknowledgement counts toward that lease. Only the leader's transfer overrides it.
+  if (transferStamp === undefined && r.inLease()) return
   if (hasUnappliedConfChanges(r)) return
   if (transferStamp !== undefined) campaign(r, 'transfer', transferStamp)
   else campaign(r, r.cfg.preVote ? 'pre' : 'election')

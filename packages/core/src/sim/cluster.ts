@@ -56,6 +56,32 @@ export interface NetworkFaults {
   maxDelay: number
 }
 
+/**
+ * Blocked directed links, counted: two overlapping partitions that cut one link keep it cut
+ * until both have healed.
+ */
+export class LinkBlocks {
+  private counts = new Map<string, number>()
+
+  add(link: string): void {
+    this.counts.set(link, (this.counts.get(link) ?? 0) + 1)
+  }
+
+  delete(link: string): void {
+    const n = (this.counts.get(link) ?? 0) - 1
+    if (n > 0) this.counts.set(link, n)
+    else this.counts.delete(link)
+  }
+
+  has(link: string): boolean {
+    return this.counts.has(link)
+  }
+
+  clear(): void {
+    this.counts.clear()
+  }
+}
+
 /** One simulated peer: its durable log survives a crash; everything else is lost. */
 export class SimPeer {
   node: RawNode | null = null
@@ -99,7 +125,7 @@ export class Cluster {
   readonly traceLines: string[] = []
   net: NetworkFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 }
   /** Directed links that drop everything: "from>to". */
-  readonly blocked = new Set<string>()
+  readonly blocked = new LinkBlocks()
   delays: DelayRule[] = []
   /** Checks run after every Ready a peer has handled (configuration agreement, etc.). */
   readonly afterReady: ((peer: SimPeer) => void)[] = []
