@@ -1,9 +1,17 @@
 // Leader behaviour: taking proposals, advancing the commit index (only by current-term entries),
 // and handling followers' responses.
 
-import { applyConfChange, type ConfChange, decodeConfChange } from './confchange.js'
+import { applyConfChange, decodeConfChange } from './confchange.js'
 import { RaftError } from './errors.js'
-import { type Entry, EntryType, type Message, MessageType, NONE, type PeerId } from './messages.js'
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  type Message,
+  MessageType,
+  NONE,
+  type PeerId,
+} from './messages.js'
 import type { Progress } from './progress.js'
 import { jointValue, jointVote } from './quorum.js'
 import type { Raft } from './raft.js'
@@ -77,13 +85,18 @@ export function leaderPropose(r: Raft, m: Message): void {
 
 export function confChangeRefusal(r: Raft, data: Uint8Array): string | undefined {
   if (r.pendingConfIndex > r.log.applied) return 'a configuration change is still being applied'
-  let cc: ConfChange
+  let next: ConfState
   try {
-    cc = decodeConfChange(data)
-    applyConfChange(r.conf, cc)
+    next = applyConfChange(r.conf, decodeConfChange(data))
   } catch (err) {
     return (err as Error).message
   }
+  // A witness cannot bring a data voter up to date: some data voter of the new configuration
+  // must already hold the committed log, or a witness leader could wait on a snapshot forever.
+  const holdsLog = next.voters.some(
+    (id) => !next.witnesses.includes(id) && (r.progress.get(id)?.match ?? 0) >= r.log.committed,
+  )
+  if (!holdsLog) return 'the change leaves no data voter that holds the committed log'
   return undefined
 }
 
