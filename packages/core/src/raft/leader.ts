@@ -1,7 +1,7 @@
 // Leader behaviour: taking proposals, advancing the commit index (only by current-term entries),
 // and handling followers' responses.
 
-import { applyConfChange, decodeConfChange } from './confchange.js'
+import { applyConfChange, type ConfChange, decodeConfChange } from './confchange.js'
 import { RaftError } from './errors.js'
 import {
   type ConfState,
@@ -86,11 +86,15 @@ export function leaderPropose(r: Raft, m: Message): void {
 export function confChangeRefusal(r: Raft, data: Uint8Array): string | undefined {
   if (r.pendingConfIndex > r.log.applied) return 'a configuration change is still being applied'
   let next: ConfState
+  let cc: ConfChange
   try {
-    next = applyConfChange(r.conf, decodeConfChange(data))
+    cc = decodeConfChange(data)
+    next = applyConfChange(r.conf, cc)
   } catch (err) {
     return (err as Error).message
   }
+  // Leaving a joint configuration is automatic and was checked on entering it.
+  if (cc.changes.length === 0) return undefined
   // A witness cannot bring a data voter up to date: some data voter of the new configuration
   // must already hold the committed log, or a witness leader could wait on a snapshot forever.
   const holdsLog = next.voters.some(
