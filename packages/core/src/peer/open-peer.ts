@@ -5,7 +5,13 @@ import { collectionHandle, runWrite } from './collection-handle.js'
 import { PeerDriver } from './driver.js'
 import { PeerError } from './errors.js'
 import { peerInternals } from './internals.js'
-import { addMember, bestTransferee, kindOf, removeMember, transferLeadership } from './membership.js'
+import {
+  addMember,
+  bestTransferee,
+  kindOf,
+  removeMember,
+  transferLeadership,
+} from './membership.js'
 import { Proposals } from './proposals.js'
 import { Reads } from './reads.js'
 import { restoreState } from './snapshots.js'
