@@ -1,112 +1,93 @@
-import { EntryType, type Message, RaftError, RawNode } from '../packages/core/src/index.js'
-import { MemoryLog } from '../packages/core/src/raft/log-storage.js'
+import { resolve } from 'node:path'
+import { createServer } from 'vite'
+import { startNodeWitness } from './node-witness.js'
 
 /**
- * npm start: a local, in-process 3-peer Flotilla group in real time. It prints elections and
- * commits, and every few seconds crashes the leader (keeping only what it had persisted) to
- * show a failover. Stop it with Ctrl-C, or pass --seconds N.
+ * npm start: a Node peer (relay + witness, data in ./.flotilla) and the demo served by Vite.
+ * Every tab that opens the page is a peer of the group. Ctrl-C stops both; starting again keeps
+ * the data. Options: --data DIR, --port N (the page), --ws-port N (the relay, for tabs).
  */
 const args = process.argv.slice(2)
-const seconds = Number(args[args.indexOf('--seconds') + 1] || 0)
-const TICK_MS = 100
-const ids = ['p1', 'p2', 'p3']
-const conf = { voters: ids, outgoing: [], learners: [], learnersNext: [], witnesses: [], autoLeave: false }
-
-interface Peer {
-  id: string
-  log: MemoryLog
-  node: RawNode | null
-  role: string
+const flag = (name: string, fallback: string) => {
+  const i = args.indexOf(name)
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback
 }
+const data = resolve(flag('--data', '.flotilla'))
+const port = Number(flag('--port', process.env.PORT ?? '5173'))
+const wsPort = Number(flag('--ws-port', '0'))
 
-const peers = new Map<string, Peer>(
-  ids.map((id) => [id, { id, log: new MemoryLog(conf), node: null, role: '' }]),
-)
-const started = Date.now()
-const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`
-const say = (line: string) => console.log(`${stamp()}  ${line}`)
+const say = (line: string) => console.log(`flotilla: ${line}`)
+const short = (id: unknown) => (typeof id === 'string' ? `…${id.slice(-6)}` : 'none')
 
-function boot(p: Peer): void {
-  p.node = new RawNode({ id: p.id, storage: p.log, random: Math.random, electionTick: 10, heartbeatTick: 1 })
-  p.role = 'follower'
-  say(`${p.id} starts (term ${p.node.raft.term}, log up to index ${p.log.lastIndex()})`)
-}
-
-function deliver(m: Message): void {
-  // A little network latency, so messages interleave as they would between processes.
-  setTimeout(
-    () => {
-      const target = peers.get(m.to)
-      if (target?.node) {
-        target.node.step(m)
-        drain(target)
-      }
-    },
-    2 + Math.random() * 8,
-  )
-}
-
-/** The driver loop body: persist, send, apply, advance. */
-function drain(p: Peer): void {
-  const node = p.node
-  if (!node) return
-  while (node.hasReady()) {
-    const rd = node.ready()
-    p.log.append(rd.entries)
-    if (rd.hardState) p.log.setHardState(rd.hardState)
-    for (const m of rd.messages) deliver(m)
-    if (rd.softState && rd.softState.role !== p.role) {
-      p.role = rd.softState.role
-      if (p.role === 'leader') say(`${p.id} is the leader of term ${node.raft.term}`)
-    }
-    for (const e of rd.committedEntries) {
-      if (e.type === EntryType.Normal && e.data.length > 0 && node.raft.role === 'leader') {
-        say(`${p.id} committed #${e.index}: ${new TextDecoder().decode(e.data)}`)
-      }
-    }
-    node.advance()
-  }
-}
-
-for (const p of peers.values()) boot(p)
-const ticker = setInterval(() => {
-  for (const p of peers.values()) {
-    p.node?.tick()
-    drain(p)
-  }
-}, TICK_MS)
-
-let counter = 0
-const writer = setInterval(() => {
-  const up = [...peers.values()].filter((p) => p.node)
-  const p = up[Math.floor(Math.random() * up.length)]
-  if (!p?.node) return
+/** The Node peer's JSON log, reduced to what a person watching the group wants to see. */
+function summarize(line: string): string | null {
+  let entry: Record<string, unknown>
   try {
-    p.node.propose(new TextEncoder().encode(`set x = ${++counter} (via ${p.id})`))
-    drain(p)
-  } catch (err) {
-    if (!(err instanceof RaftError)) throw err
-    say(`write via ${p.id} refused: ${err.message}`)
+    entry = JSON.parse(line)
+  } catch {
+    return line.trim() || null
   }
-}, 700)
+  const level = Number(entry.level)
+  if (level >= 50) return `error: ${entry.msg}${entry.err ? ` (${JSON.stringify(entry.err)})` : ''}`
+  switch (entry.event) {
+    case 'leader':
+      return `term ${entry.term}: leader ${short(entry.leader)}`
+    case 'membership':
+      return `members: ${(entry.members as string[]).map((m) => `${short(m.split(':')[0])} ${m.split(':')[1]}`).join(', ')}`
+    case 'recovered':
+      return `witness storage: log up to ${entry.lastIndex}, commit ${entry.commit}`
+    default:
+      return null
+  }
+}
 
-const chaos = setInterval(() => {
-  const leader = [...peers.values()].find((p) => p.node?.raft.role === 'leader')
-  if (!leader) return
-  say(`crashing the leader ${leader.id}: it keeps only what it persisted`)
-  leader.node = null
-  leader.role = ''
-  setTimeout(() => boot(leader), 3000)
-}, 8000)
+const witness = await startNodeWitness({
+  data: resolve(data, 'witness'),
+  wsPort,
+  onLine: (line) => {
+    const text = summarize(line)
+    if (text) console.log(`  witness  ${text}`)
+  },
+})
+say(`Node peer ${witness.id} (relay + witness) is up; data in ${data}`)
 
-console.log('Flotilla: a 3-peer Raft group in this process. Ctrl-C to stop.\n')
-const stop = () => {
-  clearInterval(ticker)
-  clearInterval(writer)
-  clearInterval(chaos)
-  const leader = [...peers.values()].find((p) => p.node?.raft.role === 'leader')
-  say(`stopping; leader ${leader?.id ?? 'none'}, commit index ${leader?.node?.raft.log.committed ?? '-'}`)
+process.env.FLOTILLA_DEMO_RELAY = witness.relay
+process.env.FLOTILLA_DEMO_WITNESS = witness.id
+process.env.FLOTILLA_DEMO_STATE = resolve(data, 'rendezvous.json')
+const vite = await createServer({
+  configFile: resolve('apps/demo/vite.config.ts'),
+  server: { host: '127.0.0.1', port, strictPort: false },
+  logLevel: 'warn',
+})
+await vite.listen()
+const url = vite.resolvedUrls?.local[0] ?? `http://127.0.0.1:${port}/`
+
+console.log(`
+  Flotilla is running.
+
+    Open ${url} in two or more tabs.
+
+  Each tab is a peer: the tabs meet through the relay, connect over WebRTC and form a Raft group
+  with the Node witness. Add a document in one tab and search for it in another; close or hide
+  the leader's tab and watch the others elect a new one.
+
+  Ctrl-C stops everything. The next npm start keeps the data (delete ${data} to start afresh).
+`)
+
+let stopping = false
+const stop = async () => {
+  if (stopping) return
+  stopping = true
+  say('stopping')
+  await vite.close().catch(() => {})
+  await witness.stop()
+  say('stopped')
   process.exit(0)
 }
 process.on('SIGINT', stop)
-if (seconds > 0) setTimeout(stop, seconds * 1000)
+process.on('SIGTERM', stop)
+witness.child.once('exit', (code) => {
+  if (stopping) return
+  say(`the Node peer exited (${code}); stopping`)
+  void vite.close().then(() => process.exit(1))
+})

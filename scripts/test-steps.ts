@@ -21,6 +21,14 @@ const lastMatch = (output: string, re: RegExp): RegExpMatchArray | null => {
   return all.at(-1) ?? null
 }
 
+function parseSimulator(output: string): Counts | null {
+  const m = lastMatch(output, /^sim: (\d+) seeds, (\d+) violations/m)
+  if (!m) return null
+  const seeds = Number(m[1])
+  const violations = Number(m[2])
+  return { passed: seeds - violations, failed: violations, skipped: 0 }
+}
+
 export const steps: TestStep[] = [
   {
     name: 'chromium',
@@ -44,13 +52,21 @@ export const steps: TestStep[] = [
     name: 'simulator',
     command: 'npx',
     args: ['tsx', 'packages/core/src/sim/cli.ts', '--seeds', process.env.SIM_SEEDS ?? '1000'],
-    parse(output) {
-      const m = lastMatch(output, /^sim: (\d+) seeds, (\d+) violations/m)
-      if (!m) return null
-      const seeds = Number(m[1])
-      const violations = Number(m[2])
-      return { passed: seeds - violations, failed: violations, skipped: 0 }
-    },
+    parse: parseSimulator,
+  },
+  {
+    // The same checkers over real openPeer instances (packages/core/src/sim/peer-world.ts).
+    name: 'simulator-peer',
+    command: 'npx',
+    args: [
+      'tsx',
+      'packages/core/src/sim/cli.ts',
+      '--driver',
+      'peer',
+      '--seeds',
+      process.env.SIM_PEER_SEEDS ?? '100',
+    ],
+    parse: parseSimulator,
   },
   {
     // storage-fs crash test: each SIGKILL that recovered with nothing lost counts as a pass;
@@ -72,4 +88,37 @@ export const steps: TestStep[] = [
       return { passed: Number(m[1]) - failed, failed, skipped: 0 }
     },
   },
+  {
+    // storage-fs crash model: a crash before every file operation of a workload, recovered as
+    // kill -9 and as power loss left the disk; each crash point checked is a pass, each
+    // violation a failure.
+    name: 'crash-fs-model',
+    command: 'npx',
+    args: ['tsx', 'packages/storage-fs/test/crash/cli.ts', 'fs-model'],
+    parse(output) {
+      const m = lastMatch(output, /^crash-model: (\d+) crash points, (\d+) violations/m)
+      if (!m) return null
+      const failed = Math.min(Number(m[1]), Number(m[2]))
+      return { passed: Number(m[1]) - failed, failed, skipped: 0 }
+    },
+  },
+  {
+    // End to end (playwright.config.ts): tabs of Debian's Chromium and a Node witness. The list
+    // reporter ends with lines such as "  7 passed (2.1m)", "  1 failed", "  1 skipped".
+    name: 'e2e',
+    command: 'npx',
+    args: ['playwright', 'test'],
+    parse: parsePlaywright,
+  },
 ]
+
+/** Counts from Playwright's list reporter; tests that did not run or were interrupted fail. */
+export function parsePlaywright(output: string): Counts | null {
+  const count = (label: string) =>
+    Number(lastMatch(output, new RegExp(`^\\s+(\\d+) ${label}\\b`, 'm'))?.[1] ?? 0)
+  const passed = count('passed')
+  const failed = count('failed') + count('flaky') + count('interrupted') + count('did not run')
+  const skipped = count('skipped')
+  if (passed + failed + skipped === 0) return null
+  return { passed, failed, skipped }
+}

@@ -418,6 +418,34 @@ export function storageConformance(label: string, harness: StorageHarness): void
       })
     })
 
+    it('keeps a truncated suffix truncated when compaction reaches the last index, across reopen', async () => {
+      await withStore('truncate-compact', async (ctx) => {
+        await ctx.storage.save({ entries: entries(1, 101, 1) })
+        await ctx.storage.save({ entries: entries(30, 36, 2) })
+        await ctx.storage.writeSnapshot(snapshotMeta(35, 2), [bytes(10, 1)])
+        await ctx.storage.compact(35)
+        const storage = await ctx.reopen()
+        const st = await storage.load()
+        expect(st).toMatchObject({ firstIndex: 36, lastIndex: 35 })
+        expect(await storage.term(35)).toBe(2)
+        expect(await storage.term(36)).toBeUndefined()
+      })
+    })
+
+    it('keeps the hard state and overwritten-then-compacted entries across compaction and reopen', async () => {
+      await withStore('hs-compact', async (ctx) => {
+        const hs: HardState = { term: 3, vote: 'b', commit: 7 }
+        await ctx.storage.save({ entries: entries(1, 11, 1), hardState: hs })
+        await ctx.storage.save({ entries: entries(11, 21, 1) })
+        await ctx.storage.save({ entries: entries(6, 9, 3) })
+        await ctx.storage.writeSnapshot(snapshotMeta(4, 1), [bytes(10, 2)])
+        await ctx.storage.compact(4)
+        const storage = await ctx.reopen()
+        expect(await storage.load()).toMatchObject({ hardState: hs, firstIndex: 5, lastIndex: 8 })
+        expect(plain(await storage.entries(5, 9))).toEqual(plain([...entries(5, 6, 1), ...entries(6, 9, 3)]))
+      })
+    })
+
     it('refuses every call after close with ERR_CLOSED', async () => {
       const name = uniqueName('closed')
       const s = await harness.open(name)

@@ -1,6 +1,14 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { CodecError, decodeMessage, encodeMessage, type Message, MessageType } from '../src/index.js'
+import {
+  CodecError,
+  decodeCbor,
+  decodeMessage,
+  encodeCbor,
+  encodeMessage,
+  type Message,
+  MessageType,
+} from '../src/index.js'
 
 const sample: Message = {
   type: MessageType.App,
@@ -63,5 +71,47 @@ describe('message codec', () => {
       }),
       { numRuns: 2000 },
     )
+  })
+})
+
+describe('message codec on hostile input', () => {
+  // The wire array as cbor-x would decode it, edited field by field.
+  const wire = (edit: (w: unknown[]) => void): Uint8Array => {
+    const w = decodeCbor<unknown[]>(encodeMessage(sample))
+    edit(w)
+    return encodeCbor(w)
+  }
+
+  it('refuses NaN, infinite, negative, fractional and unsafe numbers in every numeric field', () => {
+    for (const v of [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      -1,
+      0.5,
+      2 ** 53,
+      1e300,
+    ]) {
+      for (const field of [4, 5, 6, 8]) {
+        expect(() => decodeMessage(wire((w) => (w[field] = v))), `field ${field} = ${v}`).toThrow(CodecError)
+      }
+      const entry = wire((w) => ((w[7] as unknown[][])[0][0] = v))
+      expect(() => decodeMessage(entry)).toThrow(/entry term/)
+    }
+  })
+
+  it('refuses CBOR value sharing that would multiply memory', () => {
+    // [1, 3, "a", "b", 3, 2, 7, [shareable(entry with 1 KiB), sharedref(0) x 200], 6, ...nulls]
+    const big = new Uint8Array(1024)
+    const entry = encodeCbor([3, 8, 0, big])
+    const parts: number[] = [0x8e, 0x01, 0x03, 0x61, 0x61, 0x61, 0x62, 0x03, 0x02, 0x07]
+    parts.push(0x98, 201) // array of 201
+    parts.push(0xd8, 28, ...entry) // tag 28: shareable
+    for (let i = 0; i < 200; i++) parts.push(0xd8, 29, 0x00) // tag 29: reference to value 0
+    parts.push(0x06, 0xf6, 0xf6, 0xf6, 0xf6, 0xf6) // commit 6, then five nulls
+    const frame = Uint8Array.from(parts)
+    expect(frame.byteLength).toBeLessThan(2000)
+    // Without the check this decodes to 201 entries holding 201 KiB.
+    expect(() => decodeMessage(frame)).toThrow(/shared values/)
   })
 })

@@ -1,5 +1,4 @@
-import { mkdir, readdir, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import {
   checkAppend,
   type Entry,
@@ -12,23 +11,30 @@ import {
   type StoredSnapshot,
   type StoredState,
 } from '@flotilla/core'
+import { type FileLock, type FileSystem, nodeFileSystem } from './file-system.js'
 import { storageError } from './files.js'
-import { acquireLock, type DirLock } from './lock.js'
 import { SegmentLog } from './segment-log.js'
 import {
   installSnapshotFile,
   readSnapshotHeader,
   type SnapshotHeader,
   snapshotReader,
+  syncSnapshotFile,
   writeSnapshotTemp,
 } from './snapshot-file.js'
-import { type DirState, readState, writeState } from './state-file.js'
 
 export interface FsStorageOptions {
-  /** The data directory; created if missing. One process at a time (a LOCK file guards it). */
+  /** The data directory; created if missing. One open store at a time (an OS lock on LOCK guards it). */
   dir: string
   /** A segment that reaches this size is closed and a new one started. Default 64 MiB. */
   maxSegmentBytes?: number
+  /** The file operations to use; default node:fs. The crash-model test passes a recorder. */
+  fs?: FileSystem
+  /**
+   * Called once when the store fails for good (ERR_FATAL, e.g. a failed fsync). The process
+   * should exit: nothing it reads from these files any more can be trusted (see the README).
+   */
+  onFatal?(err: StorageError): void
 }
 
 interface PendingSave {
@@ -38,39 +44,66 @@ interface PendingSave {
 }
 
 const WAL_DIR = 'wal'
+export const LOCK_FILE = 'LOCK'
 /** Past this many bytes a group commit stops taking more saves, so one frame stays bounded. */
 const MAX_GROUP_BYTES = 32 * 1024 * 1024
 
-/** Opens (and recovers) the filesystem storage in `options.dir`. */
+/**
+ * Opens (and recovers) the filesystem storage in `options.dir`. Before it returns, everything
+ * it found and kept is durable: a record seen after a kill may have been only in the page cache,
+ * and a peer must never act on state that a power loss could still take back.
+ */
 export async function openFsStorage(options: FsStorageOptions): Promise<FsStorage> {
   const { dir } = options
-  await mkdir(dir, { recursive: true })
-  const lock = await acquireLock(dir)
+  const fs = options.fs ?? nodeFileSystem
+  let lock: FileLock
   try {
-    for (const name of await readdir(dir)) if (name.endsWith('.tmp')) await unlink(join(dir, name))
-    let state = await readState(dir)
-    const snapshot = await readSnapshotHeader(dir)
-    const log = await SegmentLog.open(
-      join(dir, WAL_DIR),
-      state.firstIndex,
-      options.maxSegmentBytes ?? 64 << 20,
-    )
-    // A crash in the middle of writeSnapshot(replaceLog) after the snapshot was installed: finish it.
-    if (snapshot?.replaceLog && state.firstIndex <= snapshot.meta.index) {
-      await log.reset(snapshot.meta.index + 1)
-      state = { ...state, firstIndex: snapshot.meta.index + 1 }
-      await writeState(dir, state)
-    }
-    return new FsStorage(dir, lock, log, state, snapshot)
+    await fs.mkdir(dir)
+    lock = await fs.lock(join(dir, LOCK_FILE))
   } catch (err) {
+    throw storageError(err, `opening ${dir}`)
+  }
+  let log: SegmentLog | null = null
+  try {
+    const names = await fs.readdir(dir)
+    // The first on-disk format kept the hard state in this file; ignoring it would forget a vote.
+    if (names.includes('state'))
+      throw new StorageError(
+        'ERR_CORRUPT',
+        `${join(dir, 'state')}: a store of the first on-disk format, which this version does not read`,
+      )
+    for (const name of names) if (name.endsWith('.tmp')) await fs.unlink(join(dir, name))
+    const snapshot = await readSnapshotHeader(fs, dir)
+    await fs.mkdir(join(dir, WAL_DIR))
+    // The snapshot (its data and its name), the wal directory's entry and the data directory's
+    // own entry may all be only in the page cache after a kill: make them durable first, and
+    // the snapshot before a reset below comes to depend on it.
+    await syncSnapshotFile(fs, dir)
+    await fs.syncDir(dir)
+    await fs.syncDir(dirname(dir))
+    log = await SegmentLog.open(fs, join(dir, WAL_DIR), options.maxSegmentBytes ?? 64 << 20)
+    // A crash in writeSnapshot(replaceLog) after the snapshot was installed: finish it.
+    if (snapshot?.replaceLog && log.firstIndex <= snapshot.meta.index)
+      await log.reset(snapshot.meta.index + 1)
+    return new FsStorage(dir, fs, lock, log, snapshot, options.onFatal)
+  } catch (err) {
+    await log?.close()
     await lock.release()
-    throw err instanceof StorageError ? err : storageError(err, `opening ${dir}`)
+    const e = storageError(err, `opening ${dir}`)
+    // Recovery writes and syncs too: after an I/O error there, a retry in this process could
+    // accept pages whose writeback failed (see FsStorage). Corruption and the lock are not that.
+    if (e.code === 'ERR_CORRUPT' || e.code === 'ERR_LOCKED') throw e
+    throw new StorageError('ERR_FATAL', `${e.message}; the process must exit before opening ${dir} again`)
   }
 }
 
 /**
- * Storage on a local filesystem (DESIGN §6): a segmented write-ahead log with group commit,
- * an atomically replaced state file (hard state + first index) and one snapshot file.
+ * Storage on a local filesystem (DESIGN §6): a segmented write-ahead log with group commit, in
+ * which the hard state and compactions travel as frames too, and one snapshot file.
+ *
+ * Fail-stop: once a write, sync, rename or unlink of the live files fails, every call fails with
+ * ERR_FATAL. After a failed fsync the kernel may have dropped the pages it could not write and
+ * marked them clean, so neither retrying nor reopening in this process can tell what is on disk.
  */
 export class FsStorage implements Storage {
   private queue: PendingSave[] = []
@@ -78,23 +111,24 @@ export class FsStorage implements Storage {
   /** Serializes everything that changes files: group commits, compaction, snapshot installs. */
   private mutex: Promise<void> = Promise.resolve()
   private closed = false
-  /** Set when a write or sync failed: the files' state is unknown until reopened. */
-  private failed: StorageError | null = null
+  /** Set when a change to the live files failed: fail-stop, see the class comment. */
+  private fatal: StorageError | null = null
   private savesDone = 0
   private groupCommits = 0
 
   constructor(
     readonly dir: string,
-    private readonly lock: DirLock,
+    private readonly fs: FileSystem,
+    private readonly lock: FileLock,
     private readonly log: SegmentLog,
-    private state: DirState,
     private snapshot: SnapshotHeader | null,
+    private readonly onFatal?: (err: StorageError) => void,
   ) {}
 
   async load(): Promise<StoredState> {
     this.checkOpen()
     return {
-      hardState: { ...this.state.hardState },
+      hardState: { ...this.log.hardState },
       snapshot: this.snapshot ? structuredClone(this.snapshot.meta) : null,
       firstIndex: this.log.firstIndex,
       lastIndex: this.log.lastIndex,
@@ -103,7 +137,7 @@ export class FsStorage implements Storage {
 
   save(batch: SaveBatch): Promise<void> {
     try {
-      this.checkWritable()
+      this.checkOpen()
     } catch (err) {
       return Promise.reject(err)
     }
@@ -137,49 +171,40 @@ export class FsStorage implements Storage {
     chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options: SnapshotWriteOptions = {},
   ): Promise<void> {
-    this.checkWritable()
+    this.checkOpen()
     const replaceLog = options.replaceLog ?? false
     // Stream outside the mutex so appends go on while a large snapshot is written.
     let tmp: string
     try {
-      tmp = await writeSnapshotTemp(this.dir, meta, replaceLog, chunks)
+      tmp = await writeSnapshotTemp(this.fs, this.dir, meta, replaceLog, chunks)
     } catch (err) {
       throw storageError(err, `writing the snapshot at index ${meta.index} in ${this.dir}`)
     }
     await this.exclusive(async () => {
-      this.checkWritable()
+      this.checkOpen()
       await this.guard(`installing the snapshot at index ${meta.index}`, async () => {
-        await installSnapshotFile(this.dir, tmp)
-        this.snapshot = await readSnapshotHeader(this.dir)
-        if (replaceLog) {
-          // Recovery repeats these two steps if a crash comes between them (see openFsStorage).
-          await this.log.reset(meta.index + 1)
-          this.state = { ...this.state, firstIndex: meta.index + 1 }
-          await writeState(this.dir, this.state)
-        }
+        await installSnapshotFile(this.fs, this.dir, tmp)
+        this.snapshot = await readSnapshotHeader(this.fs, this.dir)
+        // Recovery finishes this if a crash comes before it (see openFsStorage).
+        if (replaceLog) await this.log.reset(meta.index + 1)
       })
     })
   }
 
   async readSnapshot(): Promise<StoredSnapshot | null> {
     this.checkOpen()
-    return this.snapshot ? snapshotReader(this.dir, this.snapshot) : null
+    return this.snapshot ? snapshotReader(this.fs, this.dir, this.snapshot) : null
   }
 
   async compact(index: number): Promise<void> {
-    this.checkWritable()
+    this.checkOpen()
     await this.exclusive(async () => {
-      this.checkWritable()
+      this.checkOpen()
       if (index < this.log.firstIndex) return
       const snapIndex = this.snapshot?.meta.index ?? 0
       if (index > snapIndex)
         throw new StorageError('ERR_INVALID', `compact to ${index} past the snapshot at ${snapIndex}`)
-      await this.guard(`compacting to ${index}`, async () => {
-        // Record the new first index before deleting anything it makes unreachable.
-        this.state = { ...this.state, firstIndex: index + 1 }
-        await writeState(this.dir, this.state)
-        await this.log.compact(index + 1)
-      })
+      await this.guard(`compacting to ${index}`, () => this.log.compact(index + 1))
     })
   }
 
@@ -214,8 +239,8 @@ export class FsStorage implements Storage {
   }
 
   /**
-   * Group commit: every save queued so far becomes one frame, one fdatasync and at most one
-   * state-file replacement. Saves that arrive meanwhile wait for the next group.
+   * Group commit: every save queued so far becomes one frame and one fdatasync, the hard state
+   * included when it changed. Saves that arrive meanwhile wait for the next group.
    */
   private async commitGroup(): Promise<void> {
     const group: PendingSave[] = []
@@ -225,8 +250,8 @@ export class FsStorage implements Storage {
     let bytes = 0
     while (this.queue.length > 0 && (group.length === 0 || bytes < MAX_GROUP_BYTES)) {
       const save = this.queue.shift()!
-      if (this.failed) {
-        save.reject(this.failed)
+      if (this.fatal) {
+        save.reject(this.fatal)
         continue
       }
       const list = save.batch.entries ?? []
@@ -246,12 +271,8 @@ export class FsStorage implements Storage {
     if (group.length === 0) return
     try {
       await this.guard('appending to the log', async () => {
-        await this.log.append(entries)
-        if (hardState && !sameHardState(hardState, this.state.hardState)) {
-          const next = { ...this.state, hardState: { ...hardState } }
-          await writeState(this.dir, next)
-          this.state = next
-        }
+        const changed = hardState && !sameHardState(hardState, this.log.hardState) ? hardState : undefined
+        await this.log.append(entries, changed && { ...changed })
       })
     } catch (err) {
       for (const s of group) s.reject(err)
@@ -262,14 +283,20 @@ export class FsStorage implements Storage {
     for (const s of group) s.resolve()
   }
 
-  /** Runs file work; a failure poisons the store, since what reached the disk is unknown. */
+  /** Runs a change to the live files; a failure is fatal (fail-stop, see the class comment). */
   private async guard(what: string, work: () => Promise<void>): Promise<void> {
     try {
       await work()
     } catch (err) {
-      const e = storageError(err, `${what} in ${this.dir}`)
-      this.failed = new StorageError(e.code, `${e.message} (the storage must be reopened)`)
-      throw e
+      if (!this.fatal) {
+        const cause = storageError(err, `${what} in ${this.dir}`)
+        this.fatal = new StorageError(
+          'ERR_FATAL',
+          `${cause.message} (${cause.code}); the store refuses every call, the process must exit and reopen it`,
+        )
+        this.onFatal?.(this.fatal)
+      }
+      throw this.fatal
     }
   }
 
@@ -283,12 +310,8 @@ export class FsStorage implements Storage {
   }
 
   private checkOpen(): void {
+    if (this.fatal) throw this.fatal
     if (this.closed) throw new StorageError('ERR_CLOSED', `storage ${this.dir} is closed`)
-  }
-
-  private checkWritable(): void {
-    this.checkOpen()
-    if (this.failed) throw this.failed
   }
 }
 

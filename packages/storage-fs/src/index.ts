@@ -1,4 +1,5 @@
-export { FsStorage, type FsStorageOptions, openFsStorage } from './fs-storage.js'
+export { type File, type FileLock, type FileSystem, nodeFileSystem, type OpenMode } from './file-system.js'
+export { FsStorage, type FsStorageOptions, LOCK_FILE, openFsStorage } from './fs-storage.js'
 
 import { type FsStorage, type FsStorageOptions, openFsStorage } from './fs-storage.js'
 

@@ -1,8 +1,8 @@
-import { open, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeCbor, encodeCbor, type SnapshotMeta, StorageError, type StoredSnapshot } from '@flotilla/core'
 import { crc32c } from '@node-rs/crc32'
-import { readExactly, syncDir, writeAll } from './files.js'
+import type { File, FileSystem } from './file-system.js'
+import { readExactly } from './files.js'
 
 /**
  * A snapshot file: header | data | trailer, written to a temporary file and renamed into place.
@@ -32,28 +32,29 @@ let tmpCounter = 0
 
 /** Streams `chunks` into a temporary file and fsyncs it; returns its path for `installSnapshotFile`. */
 export async function writeSnapshotTemp(
+  fs: FileSystem,
   dir: string,
   meta: SnapshotMeta,
   replaceLog: boolean,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): Promise<string> {
   const tmp = join(dir, `${SNAPSHOT_FILE}.${process.pid}.${tmpCounter++}.tmp`)
-  const fh = await open(tmp, 'w')
+  const fh = await fs.open(tmp, 'replace')
   try {
     const metaBytes = encodeCbor({ meta, replaceLog })
     const header = Buffer.allocUnsafe(HEADER_BYTES)
     header.writeUInt32LE(MAGIC, 0)
     header.writeUInt32LE(metaBytes.length, 4)
     header.writeUInt32LE(crc32c(Buffer.from(metaBytes)), 8)
-    await writeAll(fh, header, 0)
-    await writeAll(fh, metaBytes, HEADER_BYTES)
+    await fh.write(header, 0)
+    await fh.write(metaBytes, HEADER_BYTES)
     let at = HEADER_BYTES + metaBytes.length
     let size = 0
     let crc = 0
     for await (const chunk of chunks) {
       if (chunk.length === 0) continue
       crc = crc32c(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), crc)
-      await writeAll(fh, chunk, at)
+      await fh.write(chunk, at)
       at += chunk.length
       size += chunk.length
     }
@@ -62,34 +63,48 @@ export async function writeSnapshotTemp(
     trailer.writeUInt32LE(Math.floor(size / TWO_32), 4)
     trailer.writeUInt32LE(crc, 8)
     trailer.writeUInt32LE(END_MAGIC, 12)
-    await writeAll(fh, trailer, at)
+    await fh.write(trailer, at)
     await fh.sync()
   } catch (err) {
     await fh.close().catch(() => {})
-    await unlink(tmp).catch(() => {})
+    await fs.unlink(tmp).catch(() => {})
     throw err
   }
   await fh.close()
   return tmp
 }
 
-export async function installSnapshotFile(dir: string, tmp: string): Promise<void> {
-  await rename(tmp, join(dir, SNAPSHOT_FILE))
-  await syncDir(dir)
+export async function installSnapshotFile(fs: FileSystem, dir: string, tmp: string): Promise<void> {
+  await fs.rename(tmp, join(dir, SNAPSHOT_FILE))
+  await fs.syncDir(dir)
+}
+
+/** Makes the installed snapshot file's data durable (its name is made durable with its directory). */
+export async function syncSnapshotFile(fs: FileSystem, dir: string): Promise<void> {
+  const file = await fs.open(join(dir, SNAPSHOT_FILE), 'read').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null
+    throw err
+  })
+  if (!file) return
+  try {
+    await file.sync()
+  } finally {
+    await file.close()
+  }
 }
 
 /** Reads and checks the header and trailer; null when there is no snapshot. */
-export async function readSnapshotHeader(dir: string): Promise<SnapshotHeader | null> {
+export async function readSnapshotHeader(fs: FileSystem, dir: string): Promise<SnapshotHeader | null> {
   const path = join(dir, SNAPSHOT_FILE)
-  let fh: Awaited<ReturnType<typeof open>>
+  let fh: File
   try {
-    fh = await open(path, 'r')
+    fh = await fs.open(path, 'read')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw err
   }
   try {
-    const fileSize = (await fh.stat()).size
+    const fileSize = await fh.size()
     const header = await readExactly(fh, 0, HEADER_BYTES, path)
     if (header.readUInt32LE(0) !== MAGIC)
       throw new StorageError('ERR_CORRUPT', `${path} at offset 0: bad magic`)
@@ -110,36 +125,38 @@ export async function readSnapshotHeader(dir: string): Promise<SnapshotHeader | 
   }
 }
 
-/** The stored snapshot, read as a stream; the data checksum is verified when the stream ends. */
-export function snapshotReader(dir: string, header: SnapshotHeader): StoredSnapshot {
+/**
+ * The stored snapshot, read as a stream. The whole data is checked against its checksum before
+ * the first chunk is handed out, so a damaged snapshot is never partly applied.
+ */
+export function snapshotReader(fs: FileSystem, dir: string, header: SnapshotHeader): StoredSnapshot {
   const path = join(dir, SNAPSHOT_FILE)
   return {
     meta: structuredClone(header.meta),
     size: header.size,
     async *chunks() {
-      // An open handle keeps reading this file's data even if a newer snapshot is renamed over it.
-      const fh = await open(path, 'r')
+      // An open file keeps reading this snapshot's data even if a newer one is renamed over it.
+      const fh = await fs.open(path, 'read')
       try {
         const end = header.dataOffset + header.size
-        const stat = await fh.stat()
-        const trailer =
-          stat.size === end + TRAILER_BYTES ? await readExactly(fh, end, TRAILER_BYTES, path) : null
-        if (!trailer || trailer.readUInt32LE(8) !== header.crc)
+        const trailer = (await fh.size()) === end + TRAILER_BYTES ? await fh.read(end, TRAILER_BYTES) : null
+        if (!trailer || trailer.length < TRAILER_BYTES || trailer.readUInt32LE(8) !== header.crc)
           throw new StorageError(
             'ERR_UNAVAILABLE',
             `${path}: the snapshot was replaced before it was read; read it again`,
           )
         let crc = 0
-        for (let at = header.dataOffset; at < end; at += READ_CHUNK) {
-          const chunk = await readExactly(fh, at, Math.min(READ_CHUNK, end - at), path)
-          crc = crc32c(chunk, crc)
-          yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)
-        }
+        for (let at = header.dataOffset; at < end; at += READ_CHUNK)
+          crc = crc32c(await readExactly(fh, at, Math.min(READ_CHUNK, end - at), path), crc)
         if (crc !== header.crc)
           throw new StorageError(
             'ERR_CORRUPT',
             `${path} at offset ${header.dataOffset}: snapshot data checksum mismatch`,
           )
+        for (let at = header.dataOffset; at < end; at += READ_CHUNK) {
+          const chunk = await readExactly(fh, at, Math.min(READ_CHUNK, end - at), path)
+          yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)
+        }
       } finally {
         await fh.close()
       }

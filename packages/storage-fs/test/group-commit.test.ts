@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { entries, entry } from '@flotilla/core/test-support/storage-conformance'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openFsStorage } from '../src/index.js'
+import { ModelFs } from './crash/model-fs.js'
 
 const root = mkdtempSync(join(tmpdir(), 'flotilla-fs-group-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -40,5 +41,28 @@ describe('FsStorage group commit', () => {
     const again = await openFsStorage({ dir: join(root, 'b') })
     await check(again)
     await again.close()
+  })
+
+  it("carries a changed hard state in the entries' frame: one write and one fdatasync a save", async () => {
+    const fs = new ModelFs()
+    const s = await openFsStorage({ dir: '/store', fs })
+    await s.save({ entries: entries(1, 3, 1) }) // starts the segment
+    const ops: string[] = []
+    fs.beforeOp = (_n, what) => ops.push(what.split(' ')[0])
+    await s.save({ entries: entries(3, 5, 1), hardState: { term: 2, vote: 'b', commit: 2 } })
+    expect(ops).toEqual(['write', 'fdatasync'])
+    ops.length = 0
+    await s.save({ hardState: { term: 3, vote: 'c', commit: 4 } })
+    expect(ops).toEqual(['write', 'fdatasync'])
+    ops.length = 0
+    // Concurrent saves, entries and hard states: still one frame.
+    await Promise.all([
+      s.save({ entries: entries(5, 7, 3), hardState: { term: 3, vote: 'c', commit: 5 } }),
+      s.save({ entries: entries(7, 9, 3), hardState: { term: 3, vote: 'c', commit: 6 } }),
+    ])
+    expect(ops).toEqual(['write', 'fdatasync'])
+    await s.close()
+    const again = await openFsStorage({ dir: '/store', fs: fs.powerLossImage() })
+    expect(await again.load()).toMatchObject({ lastIndex: 8, hardState: { term: 3, vote: 'c', commit: 6 } })
   })
 })

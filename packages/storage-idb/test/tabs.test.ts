@@ -1,10 +1,6 @@
-import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type * as api from '../src/index.js'
 import { type IdbBrowser, loadPage, startIdbBrowser } from '../test-support/browser-harness.js'
-
-/** What the test page exposes: the package itself, as `globalThis.flotillaIdb`. */
-type PageApi = typeof api
+import { openIn, peerId, readBack, type Win, waitIn, writeSome } from '../test-support/page-helpers.js'
 
 // Runs in the node project: drives real Chromium (on-disk profile) through playwright-core.
 let browser: IdbBrowser
@@ -14,74 +10,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
 })
-
-/** In-page helpers; each runs inside the tab through page.evaluate. */
-type Win = {
-  flotillaIdb: PageApi
-  held?: Awaited<ReturnType<PageApi['openIdbStorage']>>
-  waiting?: Promise<string>
-}
-
-async function openIn(page: Page, peerId: string): Promise<string> {
-  return page.evaluate(async (id) => {
-    const w = globalThis as unknown as Win
-    try {
-      w.held = await w.flotillaIdb.openIdbStorage({ peerId: id })
-      return 'ok'
-    } catch (err) {
-      return (err as { code?: string }).code ?? String(err)
-    }
-  }, peerId)
-}
-
-async function waitIn(page: Page, peerId: string): Promise<void> {
-  await page.evaluate((id) => {
-    const w = globalThis as unknown as Win
-    w.waiting = w.flotillaIdb.openIdbStorage({ peerId: id, wait: true }).then((s) => {
-      w.held = s
-      return 'ok'
-    })
-  }, peerId)
-}
-
-async function writeSome(page: Page, lo: number, hi: number, term: number): Promise<void> {
-  await page.evaluate(
-    async ({ lo, hi, term }) => {
-      const s = (globalThis as unknown as Win).held!
-      const entries = []
-      for (let i = lo; i < hi; i++)
-        entries.push({
-          index: i,
-          term,
-          type: 0 as const,
-          data: new Uint8Array(100).fill((i * 7 + term) & 0xff),
-        })
-      await s.save({ entries, hardState: { term, vote: 'tab', commit: hi - 1 } })
-    },
-    { lo, hi, term },
-  )
-}
-
-/** Reads the whole log back and checks every byte in the page; returns a summary. */
-async function readBack(page: Page) {
-  return page.evaluate(async () => {
-    const s = (globalThis as unknown as Win).held!
-    const st = await s.load()
-    const entries = await s.entries(st.firstIndex, st.lastIndex + 1)
-    const intact = entries.every(
-      (e) => e.data.length === 100 && e.data.every((b) => b === ((e.index * 7 + e.term) & 0xff)),
-    )
-    let snapshot: number[] | null = null
-    const snap = await s.readSnapshot()
-    if (snap) {
-      snapshot = []
-      for await (const c of snap.chunks()) snapshot.push(...c)
-    }
-    return { ...st, count: entries.length, intact, snapshot }
-  })
-}
-
-const peerId = (name: string) => `${name}-${Math.random().toString(36).slice(2)}`
 
 describe('IdbStorage in real Chromium tabs', () => {
   it('keeps what it acknowledged across a page reload', async () => {

@@ -75,7 +75,7 @@ async function ours(a: Side, b: Side, count: number, bytes: number): Promise<num
       to,
       term: 1,
       index: i,
-      entries: [{ term: 1, index: i, type: 0, data: new Uint8Array(bytes) }],
+      entries: [{ term: 1, index: i + 1, type: 0, data: new Uint8Array(bytes) }],
     })
   }
   await done

@@ -7,6 +7,15 @@ import { FrameError } from './errors.js'
  * simpler and easy to fuzz as a pure function.
  */
 
+const EMPTY = new Uint8Array(0)
+
+/**
+ * A frame may arrive in up to FRAGMENT_ALLOWANCE chunks plus one per MIN_CHUNK_BYTES of it:
+ * any TCP or QUIC path splits it far less, and a 1-byte-chunk flood is cut off early.
+ */
+const FRAGMENT_ALLOWANCE = 64
+const MIN_CHUNK_BYTES = 512
+
 /** A varint for lengths below 2^35 takes at most 5 bytes; more is malformed. */
 const MAX_VARINT_BYTES = 5
 
@@ -58,14 +67,23 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  * after an error the decoder must be discarded with its stream.
  */
 export class FrameDecoder {
+  /** Chunks from `head` on are unread; consumed ones are dropped in bulk, not one by one. */
   private chunks: Uint8Array[] = []
-  /** Bytes of chunks[0] already consumed: advancing it costs no new view per frame. */
+  private head = 0
+  /** Bytes of chunks[head] already consumed: advancing it costs no new view per frame. */
   private offset = 0
   private buffered = 0
   /** Length of the frame being read, once its header is complete. */
   private expected = -1
 
-  constructor(readonly maxFrameBytes: number) {}
+  /** Chunks held for the frame being assembled (see FRAGMENT_ALLOWANCE). */
+  private pendingChunks = 0
+
+  /** `minChunkBytes` 0 turns the fragmentation guard off (tests of the decoder alone). */
+  constructor(
+    readonly maxFrameBytes: number,
+    private readonly minChunkBytes = MIN_CHUNK_BYTES,
+  ) {}
 
   /** Bytes held for an incomplete frame. */
   get pendingBytes(): number {
@@ -76,6 +94,11 @@ export class FrameDecoder {
     if (chunk.byteLength > 0) {
       this.chunks.push(chunk)
       this.buffered += chunk.byteLength
+      // Every chunk costs the muxer and the event loop far more than its bytes: a frame cut
+      // into 1-byte pieces is an attack, not a slow link (our senders write whole batches).
+      if (++this.pendingChunks > FRAGMENT_ALLOWANCE + this.buffered / this.minChunkBytes) {
+        throw new FrameError('ERR_FRAME_FRAGMENTED', `frame arrives in ${this.pendingChunks} pieces`)
+      }
     }
     const frames: Uint8Array[] = []
     for (;;) {
@@ -84,6 +107,7 @@ export class FrameDecoder {
       frames.push(this.take(this.expected))
       this.expected = -1
     }
+    if (frames.length > 0) this.pendingChunks = this.chunks.length - this.head
     return frames
   }
 
@@ -92,9 +116,9 @@ export class FrameDecoder {
     let value = 0
     let scale = 1
     let read = 0
-    for (let c = 0; c < this.chunks.length; c++) {
+    for (let c = this.head; c < this.chunks.length; c++) {
       const chunk = this.chunks[c]
-      for (let i = c === 0 ? this.offset : 0; i < chunk.byteLength; i++) {
+      for (let i = c === this.head ? this.offset : 0; i < chunk.byteLength; i++) {
         const byte = chunk[i]
         value += (byte & 0x7f) * scale
         scale *= 128
@@ -117,33 +141,44 @@ export class FrameDecoder {
     return false
   }
 
-  /** Drops the first `n` buffered bytes. */
+  /**
+   * Drops the first `n` buffered bytes. Consumed chunks are released by advancing `head` and
+   * compacting once half the list is consumed: `shift()` per chunk made a frame sent as
+   * thousands of 1-byte chunks cost quadratic time.
+   */
   private skip(n: number): void {
     this.buffered -= n
     while (n > 0) {
-      const left = this.chunks[0].byteLength - this.offset
+      const left = this.chunks[this.head].byteLength - this.offset
       if (n < left) {
         this.offset += n
-        return
+        break
       }
       n -= left
-      this.chunks.shift()
+      this.chunks[this.head++] = EMPTY
       this.offset = 0
+    }
+    if (this.head === this.chunks.length) {
+      this.chunks = []
+      this.head = 0
+    } else if (this.head > 32 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head)
+      this.head = 0
     }
   }
 
   /** Removes and returns the first `n` buffered bytes (a view when they lie in one chunk). */
   private take(n: number): Uint8Array {
-    const first = this.chunks[0]
+    const first = this.chunks[this.head]
     let out: Uint8Array
     if (first.byteLength - this.offset >= n) {
       out = first.subarray(this.offset, this.offset + n)
     } else {
       out = new Uint8Array(n)
       let at = 0
-      for (let c = 0; at < n; c++) {
+      for (let c = this.head; at < n; c++) {
         const chunk = this.chunks[c]
-        const from = c === 0 ? this.offset : 0
+        const from = c === this.head ? this.offset : 0
         const part = Math.min(chunk.byteLength - from, n - at)
         out.set(chunk.subarray(from, from + part), at)
         at += part

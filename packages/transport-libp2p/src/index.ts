@@ -1,6 +1,13 @@
+export {
+  ADMISSION_PROTOCOL,
+  type AdmissionOptions,
+  requestAdmission,
+  serveAdmission,
+} from './admission.js'
 export { type DialRetryOptions, dialWithRetry } from './dial.js'
 export { FrameError, TransportError } from './errors.js'
 export { encodeFrame, FrameDecoder } from './framing.js'
+export { type GateStats, MembershipGate, type MembershipGateOptions, membershipGate } from './gate.js'
 export { type KeyStore, loadOrCreateIdentity, memoryKeyStore } from './identity.js'
 export {
   createLibp2pTransport,

@@ -1,16 +1,20 @@
 import {
   CodecError,
+  DEFAULT_MESSAGE_LIMITS,
   decodeMessage,
   encodeMessageParts,
   type Message,
+  type MessageLimits,
   MessageType,
   type PeerEvent,
   type Transport,
+  validateMessage,
 } from '@flotilla/core'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { TransportError } from './errors.js'
+import { FrameError, TransportError } from './errors.js'
 import { FrameDecoder } from './framing.js'
+import type { MembershipGate } from './gate.js'
 import { Counters, type TransportStats } from './metrics.js'
 import { type BackOff, type LinkLimits, PeerLink } from './peer-link.js'
 
@@ -18,9 +22,19 @@ export const RAFT_PROTOCOL = '/flotilla/raft/1.0.0'
 /** Snapshot chunks travel on their own stream so that they never queue ahead of heartbeats. */
 export const SNAPSHOT_PROTOCOL = '/flotilla/raft-snapshot/1.0.0'
 
+/** Streams a peer may open per protocol on one connection: ours, theirs, and one being replaced. */
+const MAX_INBOUND_STREAMS = 3
+
 export interface Libp2pTransportOptions {
-  /** Raft frames are accepted only from PeerIds for which this returns true. */
-  isMember: (peerId: string) => boolean
+  /**
+   * Raft streams are accepted only from PeerIds for which this returns true; others are reset
+   * before a byte is read. Give `gate` instead to also refuse them at the connection level.
+   */
+  isMember?: (peerId: string) => boolean
+  /** A membership gate (see `membershipGate`): used as `isMember` and attached to the node. */
+  gate?: MembershipGate
+  /** Limits every incoming message is validated against (core's `validateMessage`). */
+  limits?: Partial<MessageLimits>
   /** Largest Raft frame sent or accepted (default 4 MiB). */
   maxFrameBytes?: number
   /** Largest snapshot-chunk frame (default 8 MiB). */
@@ -57,13 +71,22 @@ export class Libp2pTransport implements Transport {
   private readonly limited: boolean
   /** Every stream being read, so that close() can end them. */
   private readonly streams = new Set<Stream>()
+  private readonly isMember: (peerId: string) => boolean
+  private readonly limits: MessageLimits
+  private readonly detachGate: () => void
   private closed = false
 
   private constructor(
     readonly node: Libp2p,
-    private readonly options: Libp2pTransportOptions,
+    options: Libp2pTransportOptions,
   ) {
     this.localId = node.peerId.toString()
+    const { gate, isMember } = options
+    if (!gate && !isMember)
+      throw new TransportError('ERR_CONFIG', 'createLibp2pTransport needs isMember or gate')
+    this.isMember = isMember ?? (gate as MembershipGate).isMember
+    this.detachGate = gate ? gate.attach(node) : () => {}
+    this.limits = { ...DEFAULT_MESSAGE_LIMITS, ...options.limits }
     const maxFrameBytes = options.maxFrameBytes ?? 4 * 1024 * 1024
     this.raft = {
       protocol: RAFT_PROTOCOL,
@@ -96,8 +119,8 @@ export class Libp2pTransport implements Transport {
         (stream, connection) => this.accept(channel, stream, connection),
         {
           runOnLimitedConnection: this.limited,
-          maxInboundStreams: 8,
-          maxOutboundStreams: 8,
+          maxInboundStreams: MAX_INBOUND_STREAMS,
+          maxOutboundStreams: MAX_INBOUND_STREAMS,
         },
       )
     }
@@ -109,7 +132,7 @@ export class Libp2pTransport implements Transport {
   private readonly onDisconnect = (e: CustomEvent<PeerId>): void => this.emitPeer(e.detail.toString(), false)
 
   private emitPeer(peer: string, connected: boolean): void {
-    if (!this.closed && this.options.isMember(peer)) this.peerHandler({ peer, connected })
+    if (!this.closed && this.isMember(peer)) this.peerHandler({ peer, connected })
   }
 
   send(message: Message): boolean {
@@ -153,6 +176,7 @@ export class Libp2pTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.detachGate()
     this.node.removeEventListener('peer:connect', this.onConnect)
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const channel of [this.raft, this.snap]) {
@@ -201,9 +225,14 @@ export class Libp2pTransport implements Transport {
       return
     }
     const peer = connection.remotePeer.toString()
+    // Gate before buffering: a stranger's stream is reset before any of its bytes are read.
+    if (!this.isMember(peer)) {
+      this.counters.drop('not-member')
+      stream.abort(new TransportError('ERR_NOT_MEMBER', `peer ${peer} is not a member`))
+      return
+    }
     this.read(channel, stream, peer)
-    // Only a member may take over our sending stream; others can only have frames dropped.
-    if (this.options.isMember(peer)) this.link(channel, peer)?.offer(stream)
+    this.link(channel, peer)?.offer(stream)
   }
 
   /** Reads every stream, ours or theirs, to its end. */
@@ -220,6 +249,15 @@ export class Libp2pTransport implements Transport {
     if (stream.remoteWriteStatus === 'closed') queueMicrotask(remoteDone)
     stream.addEventListener('message', (e) => {
       if (this.closed) return
+      // A peer removed from the membership loses its streams at its next frame.
+      if (!this.isMember(peer)) {
+        this.reject(
+          stream,
+          'not-member',
+          new TransportError('ERR_NOT_MEMBER', `peer ${peer} is not a member`),
+        )
+        return
+      }
       // A list's chunks go in one by one: flattening it first would copy every byte once more.
       const chunks = e.data instanceof Uint8Array ? [e.data] : e.data
       for (const chunk of chunks) {
@@ -227,7 +265,17 @@ export class Libp2pTransport implements Transport {
         try {
           frames = decoder.push(chunk)
         } catch (err) {
-          this.reject(stream, 'oversized', err as Error)
+          if (err instanceof FrameError && err.code === 'ERR_FRAME_FRAGMENTED') {
+            // Every tiny muxer frame costs the event loop, on this stream or not: cut the
+            // whole connection so that what is still in flight is never read.
+            const carriers = this.node
+              .getConnections(peerIdFromString(peer))
+              .filter((c) => c.streams.includes(stream))
+            this.reject(stream, 'fragmented', err)
+            for (const c of carriers) c.abort(err)
+          } else {
+            this.reject(stream, 'oversized', err as Error)
+          }
           return
         }
         for (const frame of frames) if (!this.deliver(stream, frame, peer)) return
@@ -235,29 +283,39 @@ export class Libp2pTransport implements Transport {
     })
   }
 
+  /** Decodes, checks and hands on one frame; false if the stream was closed for it. */
   private deliver(stream: Stream, frame: Uint8Array, peer: string): boolean {
-    if (!this.options.isMember(peer)) {
-      this.counters.drop('not-member')
-      return true
-    }
     let message: Message
     try {
       message = decodeMessage(frame)
     } catch (err) {
-      if (!(err instanceof CodecError)) throw err
-      this.reject(stream, 'malformed', err)
+      this.reject(stream, 'malformed', err instanceof CodecError ? err : new CodecError(String(err)))
       return false
     }
     if (message.from !== peer || message.to !== this.localId) {
       this.counters.drop('misaddressed')
       return true
     }
+    const invalid = validateMessage(message, this.limits)
+    if (invalid) {
+      this.counters.invalid(invalid.reason)
+      return true
+    }
     this.counters.received(message.type, frame.byteLength)
-    this.messageHandler(message)
+    try {
+      this.messageHandler(message)
+    } catch {
+      // One message must not end the stream loop or, from an event listener, the process.
+      this.counters.drop('handler-error')
+    }
     return true
   }
 
-  private reject(stream: Stream, reason: 'oversized' | 'malformed', err: Error): void {
+  private reject(
+    stream: Stream,
+    reason: 'oversized' | 'fragmented' | 'malformed' | 'not-member',
+    err: Error,
+  ): void {
     this.counters.drop(reason)
     this.counters.streamClosedOnError()
     stream.abort(err)

@@ -1,4 +1,4 @@
-import { MessageType } from '@flotilla/core'
+import { type InvalidMessageReason, MessageType } from '@flotilla/core'
 
 /** Why a frame or message was dropped. */
 export type DropReason =
@@ -10,14 +10,20 @@ export type DropReason =
   | 'unreachable'
   /** Sent after close() or to a malformed peer id. */
   | 'closed'
-  /** Incoming frame from a PeerId the application does not list as a member. */
+  /** Incoming stream or frame from a PeerId that is not a member; the stream is reset. */
   | 'not-member'
+  /** Incoming message that failed validation (reasons in `invalid`); the stream goes on. */
+  | 'invalid'
+  /** The message handler threw; counted and swallowed so that the stream loop goes on. */
+  | 'handler-error'
   /** Incoming frame whose `from` is not the authenticated remote PeerId, or `to` is not us. */
   | 'misaddressed'
   /** Incoming frame that is not a Raft message (CodecError); its stream is closed. */
   | 'malformed'
   /** Incoming length prefix over the cap, overlong or zero; its stream is closed. */
   | 'oversized'
+  /** Incoming frame cut into far more pieces than a network makes (a 1-byte flood); closed. */
+  | 'fragmented'
 
 const TYPE_NAMES = Object.fromEntries(Object.entries(MessageType).map(([k, v]) => [v, k])) as Record<
   number,
@@ -31,6 +37,8 @@ export interface TransportStats {
   framesReceived: Record<string, number>
   bytesReceived: Record<string, number>
   drops: Record<DropReason, number>
+  /** Messages refused by validation, by reason. */
+  invalid: Partial<Record<InvalidMessageReason, number>>
   /** Streams closed because of a bad frame. */
   streamsClosedOnError: number
   reconnects: number
@@ -51,10 +59,14 @@ export class Counters {
       unreachable: 0,
       closed: 0,
       'not-member': 0,
+      invalid: 0,
+      'handler-error': 0,
       misaddressed: 0,
       malformed: 0,
       oversized: 0,
+      fragmented: 0,
     },
+    invalid: {},
     streamsClosedOnError: 0,
     reconnects: 0,
     maxQueuedFrames: 0,
@@ -75,6 +87,11 @@ export class Counters {
 
   drop(reason: DropReason, n = 1): void {
     this.s.drops[reason] += n
+  }
+
+  invalid(reason: InvalidMessageReason): void {
+    this.s.drops.invalid++
+    this.s.invalid[reason] = (this.s.invalid[reason] ?? 0) + 1
   }
 
   streamClosedOnError(): void {

@@ -64,6 +64,8 @@ export class PeerLink {
   private closed = false
   /** A stream existed before: the next one we open is a reconnection. */
   private hadStream = false
+  /** When the current stream was taken into use. */
+  private usedAt = 0
   /** Wakes a pump waiting for its stream to drain. */
   private wake: (() => void) | undefined
 
@@ -128,15 +130,25 @@ export class PeerLink {
     this.stream = stream
     this.wake?.()
     this.hadStream = true
+    this.usedAt = Date.now()
     if (ours) this.ours.add(stream)
-    this.attempt = 0
-    stream.addEventListener('close', () => {
-      if (this.stream === stream) {
-        this.stream = undefined
-        this.kick()
-      }
-    })
+    stream.addEventListener('close', () => this.ended(stream))
     this.kick()
+  }
+
+  /** The current stream can no longer be written: open another, at once or after a back-off. */
+  private ended(stream: Stream): void {
+    if (this.stream !== stream) return
+    this.stream = undefined
+    // A stream reset soon after it opened (a peer whose gate refuses us) is a failed attempt:
+    // back off, else both ends spin re-opening streams.
+    const reset = stream.status === 'reset' || stream.status === 'aborted'
+    if (reset && Date.now() - this.usedAt < this.backOff.maxMs) {
+      this.failed()
+    } else {
+      this.attempt = 0
+      this.kick()
+    }
   }
 
   private kick(): void {
@@ -156,15 +168,15 @@ export class PeerLink {
     try {
       while (this.queuedFrames > 0 && this.stream === stream && !this.closed) {
         if (stream.writeStatus !== 'writable') {
-          if (this.stream === stream) this.stream = undefined
+          this.ended(stream)
           break
         }
         stream.send(this.takeBatch(Math.min(BATCH_BYTES, HIGH_WATER_BYTES - stream.writeBufferLength)))
         if (stream.writeBufferLength > HIGH_WATER_BYTES) await this.drained(stream)
       }
     } catch {
-      // The stream died under us; 'close' clears it and the next frame re-dials.
-      if (this.stream === stream) this.stream = undefined
+      // The stream died under us.
+      this.ended(stream)
     } finally {
       this.pumping = false
     }
@@ -238,19 +250,27 @@ export class PeerLink {
       if (this.hadStream) this.counters.reconnect()
       this.use(stream, true)
     } catch {
-      this.attempt++
-      const base = Math.min(this.backOff.maxMs, this.backOff.initialMs * 2 ** (this.attempt - 1))
-      // Jitter so that peers that lost each other at once do not re-dial in lock-step.
-      const delay = base / 2 + Math.random() * (base / 2)
-      // Raft retries on its own: stale frames for a peer that stays away are not worth keeping.
-      if (this.attempt >= this.backOff.discardAfterAttempts) this.discard('unreachable')
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined
-        this.kick()
-      }, delay)
+      // A stream that served for a while was a success: count failures afresh from there.
+      if (this.hadStream && Date.now() - this.usedAt >= this.backOff.maxMs) this.attempt = 0
+      this.failed()
     } finally {
       this.dialing = false
     }
+  }
+
+  /** One more failed attempt: retry after an exponential back-off, or give the frames up. */
+  private failed(): void {
+    if (this.closed || this.retryTimer !== undefined) return
+    this.attempt++
+    const base = Math.min(this.backOff.maxMs, this.backOff.initialMs * 2 ** (this.attempt - 1))
+    // Jitter so that peers that lost each other at once do not re-dial in lock-step.
+    const delay = base / 2 + Math.random() * (base / 2)
+    // Raft retries on its own: stale frames for a peer that stays away are not worth keeping.
+    if (this.attempt >= this.backOff.discardAfterAttempts) this.discard('unreachable')
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      this.kick()
+    }, delay)
   }
 
   close(): void {

@@ -77,6 +77,48 @@ describe('frame decoder', () => {
     )
   })
 
+  it('gives back every payload fed one byte at a time (fragmentation guard off)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { maxLength: 8 }), (payloads) => {
+        const decoder = new FrameDecoder(CAP, 0)
+        const bytes = concat(payloads.map(encodeFrame))
+        const out: Uint8Array[] = []
+        for (let i = 0; i < bytes.byteLength; i++) out.push(...decoder.push(bytes.subarray(i, i + 1)))
+        expect(out).toEqual(payloads)
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  // The hostile case of issue 15: one frame as hundreds of thousands of 1-byte chunks. With a
+  // shift() per consumed chunk this took minutes (quadratic); linear, it takes well under a
+  // second, far inside the test's time limit.
+  it('decodes a 300,000-byte frame sent as 1-byte chunks', { timeout: 30_000 }, () => {
+    const payload = new Uint8Array(300_000).map((_, i) => i % 251)
+    const bytes = encodeFrame(payload)
+    const decoder = new FrameDecoder(1024 * 1024, 0)
+    const out: Uint8Array[] = []
+    for (let i = 0; i < bytes.byteLength; i++) out.push(...decoder.push(bytes.subarray(i, i + 1)))
+    expect(out).toHaveLength(1)
+    expect(Buffer.compare(out[0], payload)).toBe(0)
+    expect(decoder.pendingBytes).toBe(0)
+  })
+
+  it('refuses a frame cut into more pieces than any network path makes', () => {
+    const bytes = encodeFrame(new Uint8Array(100_000))
+    const decoder = new FrameDecoder(CAP * 100)
+    let pieces = 0
+    expect(() => {
+      for (; pieces < bytes.byteLength; pieces++) decoder.push(bytes.subarray(pieces, pieces + 1))
+    }).toThrowError(/pieces/)
+    expect(pieces).toBeLessThan(100)
+    // The same frame in 600-byte pieces (smaller than a QUIC packet) is fine.
+    const ok = new FrameDecoder(CAP * 100)
+    const out: Uint8Array[] = []
+    for (let i = 0; i < bytes.byteLength; i += 600) out.push(...ok.push(bytes.subarray(i, i + 600)))
+    expect(out).toHaveLength(1)
+  })
+
   it('encodes lengths as LEB128 varints', () => {
     expect([...encodeFrame(new Uint8Array(1)).subarray(0, 1)]).toEqual([1])
     expect([...encodeFrame(new Uint8Array(300)).subarray(0, 2)]).toEqual([0xac, 0x02])

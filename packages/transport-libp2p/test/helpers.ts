@@ -63,7 +63,7 @@ export function appMessage(from: string, to: string, seq: number, bytes = 0): Me
     term: 1,
     index: seq,
     entries:
-      bytes > 0 ? [{ term: 1, index: seq, type: 0, data: new Uint8Array(bytes).fill(seq & 0xff) }] : [],
+      bytes > 0 ? [{ term: 1, index: seq + 1, type: 0, data: new Uint8Array(bytes).fill(seq & 0xff) }] : [],
   }
 }
 

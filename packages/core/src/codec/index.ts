@@ -8,5 +8,15 @@ export {
   encodeMessage,
   encodeMessageParts,
   encodeSnapshotMeta,
+  isWireInt,
   MESSAGE_CODEC_VERSION,
 } from './message-codec.js'
+export {
+  assertValidMessage,
+  DEFAULT_MESSAGE_LIMITS,
+  type InvalidMessage,
+  type InvalidMessageReason,
+  type MessageLimits,
+  MessageValidationError,
+  validateMessage,
+} from './validate-message.js'

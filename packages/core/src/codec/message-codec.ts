@@ -2,6 +2,16 @@ import type { ConfState, Entry, Message, SnapshotChunk, SnapshotMeta } from '../
 import { decodeCbor, encodeCbor } from './codec.js'
 import { CodecError } from './errors.js'
 
+/** Terms, indices, offsets and sizes: a safe non-negative integer, never NaN, ∞, -1 or 2^53. */
+export function isWireInt(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0
+}
+
+function wireInt(v: unknown, field: string): number {
+  if (!isWireInt(v)) throw new CodecError(`${field} is not a safe non-negative integer`)
+  return v
+}
+
 /** Wire version of Raft messages; bump on any incompatible change. */
 export const MESSAGE_CODEC_VERSION = 1
 
@@ -41,10 +51,13 @@ export function encodeEntry(e: Entry): WireEntry {
 export function decodeEntry(w: WireEntry): Entry {
   if (!Array.isArray(w) || w.length !== 4) throw new CodecError('malformed entry')
   const [term, index, type, data] = w
-  if (typeof term !== 'number' || typeof index !== 'number' || (type !== 0 && type !== 1)) {
-    throw new CodecError('malformed entry fields')
+  if (type !== 0 && type !== 1) throw new CodecError('malformed entry type')
+  return {
+    term: wireInt(term, 'entry term'),
+    index: wireInt(index, 'entry index'),
+    type,
+    data: asBytes(data, 'entry data'),
   }
-  return { term, index, type, data: asBytes(data, 'entry data') }
 }
 
 function encodeConf(c: ConfState): WireConf {
@@ -72,17 +85,23 @@ export function encodeSnapshotMeta(m: SnapshotMeta): WireMeta {
 }
 export function decodeSnapshotMeta(w: WireMeta): SnapshotMeta {
   if (!Array.isArray(w) || w.length !== 3) throw new CodecError('malformed snapshot meta')
-  if (typeof w[0] !== 'number' || typeof w[1] !== 'number') throw new CodecError('malformed snapshot meta')
-  return { index: w[0], term: w[1], conf: decodeConf(w[2]) }
+  return {
+    index: wireInt(w[0], 'snapshot index'),
+    term: wireInt(w[1], 'snapshot term'),
+    conf: decodeConf(w[2]),
+  }
 }
 function encodeChunk(c: SnapshotChunk): WireChunk {
   return [encodeSnapshotMeta(c.meta), c.offset, c.total, c.data]
 }
 function decodeChunk(w: WireChunk): SnapshotChunk {
-  if (!Array.isArray(w) || w.length !== 4 || typeof w[1] !== 'number' || typeof w[2] !== 'number') {
-    throw new CodecError('malformed snapshot chunk')
+  if (!Array.isArray(w) || w.length !== 4) throw new CodecError('malformed snapshot chunk')
+  return {
+    meta: decodeSnapshotMeta(w[0]),
+    offset: wireInt(w[1], 'snapshot offset'),
+    total: wireInt(w[2], 'snapshot total'),
+    data: asBytes(w[3], 'snapshot chunk'),
   }
-  return { meta: decodeSnapshotMeta(w[0]), offset: w[1], total: w[2], data: asBytes(w[3], 'snapshot chunk') }
 }
 
 function toWire(m: Message): WireMessage {
@@ -113,10 +132,27 @@ export function encodeMessageParts(m: Message): Uint8Array[] {
   return [encodeMessage(m)]
 }
 
-function numeric(v: unknown, field: string): number | undefined {
-  if (v === null || v === undefined) return undefined
-  if (typeof v !== 'number') throw new CodecError(`malformed ${field}`)
-  return v
+function optionalInt(v: unknown, field: string): number | undefined {
+  return v === null || v === undefined ? undefined : wireInt(v, field)
+}
+
+/**
+ * Bytes and characters a decoded message holds. An honest encoding stores each once, so this
+ * never exceeds the frame's length; more means CBOR value sharing (tags 28/29, packed values)
+ * that would multiply memory, and on storing, disk.
+ */
+function payloadSize(m: Message): number {
+  let n = m.from.length + m.to.length + (m.context?.byteLength ?? 0)
+  if (m.entries) for (const e of m.entries) n += e.data.byteLength
+  const s = m.snapshot
+  if (s) {
+    n += s.data.byteLength
+    const c = s.meta.conf
+    for (const list of [c.voters, c.outgoing, c.learners, c.learnersNext, c.witnesses]) {
+      for (const id of list) n += id.length
+    }
+  }
+  return n
 }
 
 /** Decodes one message; throws CodecError on anything malformed, never anything else. */
@@ -133,28 +169,30 @@ export function decodeMessage(bytes: Uint8Array): Message {
   if (typeof type !== 'number' || type < 0 || type > 17 || !Number.isInteger(type)) {
     throw new CodecError('unknown message type')
   }
-  if (typeof from !== 'string' || typeof to !== 'string' || typeof term !== 'number') {
-    throw new CodecError('malformed message header')
-  }
-  const msg: Message = { type: type as Message['type'], from, to, term }
+  if (typeof from !== 'string' || typeof to !== 'string') throw new CodecError('malformed message header')
+  const msg: Message = { type: type as Message['type'], from, to, term: wireInt(term, 'term') }
   // Only present fields are assigned: deleting keys afterwards would make every message a slow
   // dictionary object in V8.
-  const logTerm = numeric(w[5], 'logTerm')
+  const logTerm = optionalInt(w[5], 'logTerm')
   if (logTerm !== undefined) msg.logTerm = logTerm
-  const index = numeric(w[6], 'index')
+  const index = optionalInt(w[6], 'index')
   if (index !== undefined) msg.index = index
   if (w[7] !== null) {
     if (!Array.isArray(w[7])) throw new CodecError('malformed entries')
-    msg.entries = w[7].map(decodeEntry)
+    const entries: Entry[] = new Array(w[7].length)
+    for (let i = 0; i < entries.length; i++) entries[i] = decodeEntry(w[7][i])
+    msg.entries = entries
   }
-  const commit = numeric(w[8], 'commit')
+  const commit = optionalInt(w[8], 'commit')
   if (commit !== undefined) msg.commit = commit
   if (w[9] !== null) msg.reject = w[9] === true
-  const rejectHint = numeric(w[10], 'rejectHint')
+  const rejectHint = optionalInt(w[10], 'rejectHint')
   if (rejectHint !== undefined) msg.rejectHint = rejectHint
   if (w[11] !== null) msg.snapshot = decodeChunk(w[11])
   if (w[12] !== null) msg.context = asBytes(w[12], 'context')
-  const dataMatch = numeric(w[13], 'dataMatch')
+  const dataMatch = optionalInt(w[13], 'dataMatch')
   if (dataMatch !== undefined) msg.dataMatch = dataMatch
+  if (payloadSize(msg) > bytes.byteLength)
+    throw new CodecError('decoded message is larger than its frame (shared values)')
   return msg
 }

@@ -1,6 +1,7 @@
 // The loop: ticks, Ready handling (persist, then send, then apply), advance. A write travels
 // proposal (proposals.ts) -> log (persist here) -> replicate (Raft) -> commit -> apply (here).
 
+import { validateMessage } from '../codec/validate-message.js'
 import { isJoint } from '../raft/confchange.js'
 import type { RaftConfig } from '../raft/config.js'
 import type { MemoryLog } from '../raft/log-storage.js'
@@ -103,7 +104,8 @@ export class PeerDriver {
   private idle: Promise<void> = Promise.resolve()
   private pendingHard: HardState | null = null
   private durableHard: HardState | null = null
-  private lastConf: string
+  private lastConf: ConfState
+  private lastConfText: string
 
   constructor(
     readonly settings: DriverSettings,
@@ -123,8 +125,10 @@ export class PeerDriver {
     this.ticks = new TickClock(settings.clock, settings.tickMs, settings.electionTicks * 2, () =>
       this.node.tick(),
     )
-    this.lastConf = JSON.stringify(this.node.raft.conf)
+    this.lastConf = this.node.raft.conf
+    this.lastConfText = JSON.stringify(this.lastConf)
     this.transport.onMessage((m) => this.receive(m))
+    void this.storage.failed?.then((error) => this.fail(error))
   }
 
   /** Runs the ticks the clock says are due (a stalled timer is caught up here). */
@@ -153,7 +157,17 @@ export class PeerDriver {
 
   private wakeWaiters(): void {
     const now = this.ticks.now()
-    for (const w of [...this.waiters]) if (w.check(now)) this.waiters.delete(w)
+    for (const w of [...this.waiters]) {
+      let done: boolean
+      try {
+        done = w.check(now)
+      } catch (err) {
+        // A predicate that throws settles nothing; drop it rather than stall the others.
+        console.error('flotilla: a wait predicate threw', err)
+        done = true
+      }
+      if (done) this.waiters.delete(w)
+    }
   }
 
   stoppedError(): PeerError {
@@ -330,6 +344,12 @@ export class PeerDriver {
 
   private receive(m: Message): void {
     if (this.state !== 'running') return
+    // Any transport, in-memory ones too: nothing malformed reaches Raft.
+    const invalid = m.to === this.settings.id ? validateMessage(m) : { reason: 'misaddressed' }
+    if (invalid) {
+      this.counters.dropped.add(`invalid:${invalid.reason}`)
+      return
+    }
     // Bring the ticks up to the clock first: a lease decision may be taken on this message.
     this.catchUpTicks()
     try {
@@ -352,10 +372,14 @@ export class PeerDriver {
   }
 
   private noticeConfChange(): void {
-    const serialized = JSON.stringify(this.node.raft.conf)
-    if (serialized === this.lastConf) return
-    this.lastConf = serialized
+    // Raft replaces its configuration object on every change: identity is enough (and cheap).
     const conf = this.node.raft.conf
+    if (conf === this.lastConf) return
+    const serialized = JSON.stringify(conf)
+    const changed = serialized !== this.lastConfText
+    this.lastConf = conf
+    this.lastConfText = serialized
+    if (!changed) return
     this.events.emit('membership', { members: membersOf(conf), joint: isJoint(conf) })
   }
 
@@ -367,9 +391,15 @@ export class PeerDriver {
   private fire(): void {
     this.timer = null
     if (this.state !== 'running') return
-    if (this.ticks.catchUp() > 0) {
-      for (const fn of [...this.onTick]) fn()
-      this.wakeWaiters()
+    try {
+      if (this.ticks.catchUp() > 0) {
+        for (const fn of [...this.onTick]) fn()
+        this.wakeWaiters()
+      }
+    } catch (err) {
+      // Only a bug gets here; a peer that stopped ticking would hang every caller: stop it.
+      this.fail(err as Error)
+      return
     }
     this.schedule()
     this.armTimer()

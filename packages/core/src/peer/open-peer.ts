@@ -5,13 +5,7 @@ import { collectionHandle, runWrite } from './collection-handle.js'
 import { PeerDriver } from './driver.js'
 import { PeerError } from './errors.js'
 import { peerInternals } from './internals.js'
-import {
-  addMember,
-  bestTransferee,
-  kindOf,
-  removeMember,
-  transferLeadership,
-} from './membership.js'
+import { addMember, bestTransferee, kindOf, removeMember, transferLeadership } from './membership.js'
 import { Proposals } from './proposals.js'
 import { Reads } from './reads.js'
 import { restoreState } from './snapshots.js'
@@ -75,6 +69,7 @@ class PeerImpl implements Peer {
   readonly id: string
   readonly role: 'data' | 'witness'
   private closing: Promise<void> | null = null
+  private membershipQueue: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly d: PeerDriver,
@@ -116,11 +111,23 @@ class PeerImpl implements Peer {
   }
 
   addMember(id: string, options: { as?: 'voter' | 'learner' | 'witness'; timeoutMs?: number } = {}) {
-    return addMember(this.d, id, options.as ?? 'voter', options.timeoutMs ?? this.writeTimeoutMs * 3)
+    return this.oneAtATime(() =>
+      addMember(this.d, id, options.as ?? 'voter', options.timeoutMs ?? this.writeTimeoutMs * 3),
+    )
   }
 
   removeMember(id: string, options: { timeoutMs?: number } = {}) {
-    return removeMember(this.d, id, options.timeoutMs ?? this.writeTimeoutMs)
+    return this.oneAtATime(() => removeMember(this.d, id, options.timeoutMs ?? this.writeTimeoutMs))
+  }
+
+  /** Raft takes one membership change at a time: later calls wait for earlier ones. */
+  private oneAtATime<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.membershipQueue.then(change, change)
+    this.membershipQueue = run.then(
+      () => {},
+      () => {},
+    )
+    return run
   }
 
   transferLeadership(to?: string, options: { timeoutMs?: number } = {}) {

@@ -2,7 +2,7 @@
 
 import { RaftError } from '../raft/errors.js'
 import type { Entry } from '../raft/messages.js'
-import { type Command, decodeCommand, encodeCommand } from '../state/commands.js'
+import { type Command, decodeCommand } from '../state/commands.js'
 import { type StateErrorCode, StateMachineError } from '../state/errors.js'
 import type { ApplyResult, CommandValue } from '../state/state-machine.js'
 import type { PeerDriver } from './driver.js'
@@ -74,36 +74,39 @@ export class Proposals {
       throw new PeerError('ERR_WITNESS', `peer ${d.settings.id} is a witness: it takes no writes`)
     this.checkPressure()
     const sm = d.sm!
-    const validateHere = () => {
-      try {
-        sm.validate(cmd)
-        return null
-      } catch (err) {
-        return err as Error
-      }
-    }
-    let invalid = validateHere()
-    if (
-      invalid instanceof StateMachineError &&
-      STATE_DEPENDENT.has(invalid.code) &&
-      d.node.raft.role !== 'leader'
-    ) {
-      // This replica may lag: judge again once it has caught up with the leader.
-      await d.linearizableCatchUp(options.timeoutMs ?? this.limits.writeTimeoutMs)
-      invalid = validateHere()
-    }
-    if (invalid) throw invalid
     const slot = options.session ? null : this.takeSlot()
     const session = options.session ?? { client: this.clientPrefix + slot, seq: this.slotSeq[slot!] }
-    const bytes = encodeCommand({ ...cmd, session })
     const key = sessionKey(session.client, session.seq)
-    if (this.pending.has(key)) {
+    let bytes: Uint8Array
+    try {
+      if (this.pending.has(key))
+        throw new PeerError(
+          'ERR_INVALID',
+          `session ${session.client} seq ${session.seq} is already in flight`,
+          {
+            field: 'session',
+          },
+        )
+      // The exact bytes every replica will apply, checked as they will decode.
+      const prepare = () => sm.prepare({ ...cmd, session })
+      try {
+        bytes = prepare()
+      } catch (err) {
+        if (
+          !(
+            err instanceof StateMachineError &&
+            STATE_DEPENDENT.has(err.code) &&
+            d.node.raft.role !== 'leader'
+          )
+        )
+          throw err
+        // This replica may lag: judge again once it has caught up with the leader.
+        await d.linearizableCatchUp(options.timeoutMs ?? this.limits.writeTimeoutMs)
+        bytes = prepare()
+      }
+    } catch (err) {
       if (slot !== null) this.releaseSlot(slot)
-      throw new PeerError(
-        'ERR_INVALID',
-        `session ${session.client} seq ${session.seq} is already in flight`,
-        { field: 'session' },
-      )
+      throw err
     }
     const now = d.ticks.now()
     return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
 import type { RaftFaults } from '../raft/config.js'
+import { runPeerCli } from './peer-cli.js'
 import { runSeed } from './run-seed.js'
 
 /**
@@ -13,6 +14,8 @@ const flag = (name: string) => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? args[i + 1] : undefined
 }
+// --driver peer: real openPeer instances (peer-world.ts) instead of the Raft loop below.
+if (flag('driver') === 'peer') await runPeerCli(args)
 const trace = args.includes('--trace')
 const faultName = flag('fault')
 const faults: RaftFaults = faultName ? { [faultName]: true } : {}

@@ -2,17 +2,21 @@ import type { IndexFactory, VectorIndex } from '../vector/index.js'
 import type { CollectionOptions, Metadata, UpsertItem } from './commands.js'
 import { distance } from './distance.js'
 import { compileFilter, type Filter, type Predicate } from './filter.js'
+import { clonePlain } from './values.js'
 
+/** One stored item. Never changed in place (an update replaces it), so a snapshot can hold it. */
 export interface Item {
-  id: string
-  key: number
-  vector: Float32Array
-  metadata: Metadata | undefined
+  readonly id: string
+  readonly key: number
+  readonly vector: Float32Array
+  readonly metadata: Metadata | undefined
 }
+
+export type StoredItem = Item
 
 export interface SearchOptions {
   k: number
-  /** Search expansion for this query (on native this rebuilds the wrapper: keep it stable). */
+  /** Candidate list size for this query only (at least the collection's `expansionSearch`). */
   ef?: number
   filter?: Filter
 }
@@ -54,60 +58,97 @@ export class Collection {
     return this.items.size
   }
 
+  item(id: string): Item | undefined {
+    const key = this.ids.get(id)
+    return key === undefined ? undefined : this.items.get(key)
+  }
+
   /**
-   * Inserts or replaces items. Each write takes a fresh key, so the index work (the only step
-   * that can fail) happens before any table changes; a failure leaves only unreachable keys.
+   * Inserts or replaces items, all or nothing: every index step (add the new keys, remove the
+   * replaced ones) runs before any table changes, and a failure undoes what the index did.
    */
   upsert(items: readonly UpsertItem[]): number {
+    const d = this.options.dimensions
     const keys = items.map((_, i) => this.nextKey + i)
-    const rows = new Float32Array(items.length * this.options.dimensions)
+    const rows = new Float32Array(items.length * d)
     items.forEach((it, i) => {
-      rows.set(it.vector, i * this.options.dimensions)
+      rows.set(it.vector, i * d)
     })
-    // Keys are spent even if the add fails, so a half-added batch never collides with the next.
-    this.nextKey += items.length
+    const replaced: Item[] = []
+    for (const it of items) {
+      const old = this.item(it.id)
+      if (old) replaced.push(old)
+    }
     try {
       this.#index.addMany(keys, rows)
     } catch (err) {
-      for (const key of keys) if (this.#index.contains(key)) this.#index.remove(key)
+      this.#undo(keys, [])
       throw err
     }
+    this.#removeAll(replaced, keys)
+    this.nextKey += items.length
     items.forEach((it, i) => {
       const old = this.ids.get(it.id)
       // Re-inserting keeps `ids` in key order, the order a snapshot restores it in.
       if (old !== undefined) {
-        this.#drop(old)
+        this.items.delete(old)
         this.ids.delete(it.id)
       }
-      const item = { id: it.id, key: keys[i], vector: Float32Array.from(it.vector), metadata: it.metadata }
       this.ids.set(it.id, keys[i])
-      this.items.set(keys[i], item)
+      this.items.set(keys[i], {
+        id: it.id,
+        key: keys[i],
+        vector: Float32Array.from(it.vector),
+        metadata: clonePlain(it.metadata),
+      })
     })
     return items.length
   }
 
   updateMetadata(id: string, metadata: Metadata): boolean {
-    const key = this.ids.get(id)
-    if (key === undefined) return false
-    this.items.get(key)!.metadata = metadata
+    const item = this.item(id)
+    if (!item) return false
+    this.items.set(item.key, { ...item, metadata: clonePlain(metadata) })
     return true
   }
 
+  /** Deletes ids, all or nothing (see upsert). */
   delete(ids: readonly string[]): number {
-    let deleted = 0
+    const doomed = new Map<number, Item>()
     for (const id of ids) {
-      const key = this.ids.get(id)
-      if (key === undefined) continue
-      this.#drop(key)
-      this.ids.delete(id)
-      deleted++
+      const item = this.item(id)
+      if (item) doomed.set(item.key, item)
     }
-    return deleted
+    this.#removeAll([...doomed.values()], [])
+    for (const item of doomed.values()) {
+      this.items.delete(item.key)
+      this.ids.delete(item.id)
+    }
+    return doomed.size
   }
 
-  #drop(key: number): void {
-    this.#index.remove(key)
-    this.items.delete(key)
+  // Removes items from the index; on a failure puts back what it removed and drops `added`.
+  #removeAll(items: readonly Item[], added: readonly number[]): void {
+    const removed: Item[] = []
+    try {
+      for (const item of items) {
+        this.#index.remove(item.key)
+        removed.push(item)
+      }
+    } catch (err) {
+      this.#undo(added, removed)
+      throw err
+    }
+  }
+
+  // Best effort: the machine stops after a local failure, but its index should not lie.
+  #undo(added: readonly number[], removed: readonly Item[]): void {
+    try {
+      for (const key of added) if (this.#index.contains(key)) this.#index.remove(key)
+      for (const item of removed) this.#index.add(item.key, item.vector)
+    } catch {
+      // The original failure is what the caller must see.
+    }
   }
 
   /** Rebuilds the index from the live items, dropping usearch's tombstones. */
@@ -146,27 +187,37 @@ export class Collection {
   search(query: Float32Array, options: SearchOptions): Hit[] {
     const { k } = options
     if (this.items.size === 0) return []
-    if (options.ef !== undefined && options.ef !== this.#index.expansion) this.#index.setExpansion(options.ef)
-    if (options.filter === undefined) return this.#approximate(query, k, undefined, this.items.size)
+    const ef = options.ef ?? 0
+    if (options.filter === undefined) return this.#approximate(query, k, ef, undefined, this.items.size)
     const predicate = compileFilter(options.filter)
     const matching: Item[] = []
     for (const item of this.items.values()) if (predicate(item.metadata)) matching.push(item)
     if (matching.length <= Math.max(k, EXACT_SCAN_MAX)) return this.#exact(query, k, matching)
-    return this.#approximate(query, k, predicate, matching.length)
+    return this.#approximate(query, k, ef, predicate, matching.length)
   }
 
-  // Over-fetches by the filter's selectivity and widens until k live matches are found.
-  #approximate(query: Float32Array, k: number, predicate: Predicate | undefined, matching: number): Hit[] {
+  /**
+   * Over-fetches by the filter's selectivity and widens until k live matches are found. Asking
+   * usearch for `ef` hits makes its candidate list at least `ef` long for this query alone (the
+   * native addon fixes `ef` per wrapper, and changing it there means a save and a reload).
+   */
+  #approximate(
+    query: Float32Array,
+    k: number,
+    ef: number,
+    predicate: Predicate | undefined,
+    matching: number,
+  ): Hit[] {
     const want = Math.min(k, matching)
     const total = this.#index.count()
-    let fetch = Math.min(total, Math.ceil((k * this.items.size) / matching) + 8)
+    let fetch = Math.min(total, Math.max(ef, Math.ceil((k * this.items.size) / matching) + 8))
     for (;;) {
       const found = this.#index.search(query, fetch)
       const hits: Hit[] = []
       for (let i = 0; i < found.keys.length && hits.length < k; i++) {
         const item = this.items.get(found.keys[i])
         if (item && (!predicate || predicate(item.metadata)))
-          hits.push({ id: item.id, distance: found.distances[i], metadata: item.metadata })
+          hits.push({ id: item.id, distance: found.distances[i], metadata: clonePlain(item.metadata) })
       }
       if (hits.length >= want) return hits
       if (fetch >= total) break
@@ -188,6 +239,6 @@ export class Collection {
       }))
       .sort((a, b) => a.distance - b.distance || a.key - b.key)
       .slice(0, k)
-      .map(({ id, distance: d, metadata }) => ({ id, distance: d, metadata }))
+      .map(({ id, distance: d, metadata }) => ({ id, distance: d, metadata: clonePlain(metadata) }))
   }
 }

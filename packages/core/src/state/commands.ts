@@ -1,6 +1,9 @@
 import { decodeCbor, encodeCbor } from '../codec/index.js'
 import type { Metric, Quantization } from '../vector/index.js'
+import { checkEncoding } from './encoding-check.js'
 import { InvalidCommandError } from './errors.js'
+import { COMMAND_FRAME_DEPTH, DEFAULT_LIMITS } from './limits.js'
+import { clonePlain } from './values.js'
 
 /** Version of the command encoding; bump with a decoder for the old one. */
 export const COMMAND_VERSION = 1
@@ -63,23 +66,39 @@ export function encodeCommand(cmd: Command): Uint8Array {
   return encodeCbor(wire)
 }
 
-/** Decodes a command; shape errors become InvalidCommandError (field-level checks: validate). */
-export function decodeCommand(bytes: Uint8Array): Command {
+/**
+ * Decodes a command; shape errors become InvalidCommandError (field-level checks: validate).
+ * The bytes are checked first (see checkEncoding), so what decodes reads the same everywhere.
+ */
+export function decodeCommand(
+  bytes: Uint8Array,
+  maxMetadataDepth: number = DEFAULT_LIMITS.maxMetadataDepth,
+): Command {
+  checkEncoding(bytes, COMMAND_FRAME_DEPTH + maxMetadataDepth)
   let wire: Record<string, unknown>
   try {
     wire = decodeCbor<Record<string, unknown>>(bytes)
   } catch (err) {
+    // Out of memory or stack is this replica's problem, not the entry's.
+    if (err instanceof RangeError) throw err
     throw new InvalidCommandError(undefined, `not CBOR: ${(err as Error).message}`)
   }
   if (typeof wire !== 'object' || wire === null) throw new InvalidCommandError(undefined, 'not a map')
   if (wire.v !== COMMAND_VERSION)
     throw new InvalidCommandError('v', `unsupported command version ${String(wire.v)}`)
   const { v: _v, ...cmd } = wire
+  // Byte strings decode as Buffer in Node and Uint8Array elsewhere: every replica keeps the latter.
+  if (cmd.op === 'update') cmd.metadata = clonePlain(cmd.metadata)
   if (cmd.op === 'upsert') {
     if (!Array.isArray(cmd.items)) throw new InvalidCommandError('items', 'must be an array')
     cmd.items = cmd.items.map((it: Record<string, unknown>, i: number) => {
       if (typeof it !== 'object' || it === null) throw new InvalidCommandError(`items[${i}]`, 'must be a map')
-      return { ...it, vector: bytesToVector(it.vector as Uint8Array, `items[${i}].vector`) }
+      const item: Record<string, unknown> = {
+        ...it,
+        vector: bytesToVector(it.vector as Uint8Array, `items[${i}].vector`),
+      }
+      if ('metadata' in it) item.metadata = clonePlain(it.metadata)
+      return item
     })
   }
   return cmd as unknown as Command

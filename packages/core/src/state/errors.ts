@@ -6,11 +6,15 @@ export type StateErrorCode =
   | 'ERR_NON_FINITE'
   | 'ERR_METADATA_TOO_LARGE'
   | 'ERR_INVALID_METADATA'
+  | 'ERR_TOO_DEEP'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_NOT_ROUND_TRIP'
   | 'ERR_UNKNOWN_COLLECTION'
   | 'ERR_COLLECTION_EXISTS'
   | 'ERR_UNKNOWN_ID'
   | 'ERR_INVALID_FILTER'
   | 'ERR_STALE_SESSION'
+  | 'ERR_SESSION_REUSED'
   | 'ERR_SNAPSHOT'
   | 'ERR_APPLY'
 
@@ -117,5 +121,58 @@ export class SnapshotError extends StateMachineError {
   constructor(message: string) {
     super('ERR_SNAPSHOT', undefined, message)
     this.name = 'SnapshotError'
+  }
+}
+
+export class TooDeepError extends StateMachineError {
+  constructor(field: string | undefined, limit: number) {
+    super('ERR_TOO_DEEP', field, `nests deeper than ${limit} levels`)
+    this.name = 'TooDeepError'
+  }
+}
+
+export class OutOfRangeError extends StateMachineError {
+  constructor(field: string, value: number, quantization: string, limit: number) {
+    super(
+      'ERR_OUT_OF_RANGE',
+      field,
+      `component ${value} is outside ±${limit}, the range of ${quantization} storage`,
+    )
+    this.name = 'OutOfRangeError'
+  }
+}
+
+/** The command would not read back as written (lone surrogates, `__proto__` keys, -0, ...). */
+export class NotRoundTripError extends StateMachineError {
+  constructor(field: string | undefined, message: string) {
+    super('ERR_NOT_ROUND_TRIP', field, message)
+    this.name = 'NotRoundTripError'
+  }
+}
+
+export class SessionReusedError extends StateMachineError {
+  constructor(client: string, seq: number) {
+    super(
+      'ERR_SESSION_REUSED',
+      'session.seq',
+      `client "${client}" already used seq ${seq} for a different command`,
+    )
+    this.name = 'SessionReusedError'
+  }
+}
+
+/**
+ * A committed entry failed for a local reason (out of memory, an engine error): recording that
+ * as the command's result would make this replica drift from the others, so the machine stops.
+ * It must not be used again; recover from a snapshot into a new machine.
+ */
+export class FailStopError extends Error {
+  readonly code = 'ERR_FAIL_STOP'
+  /** The log index whose apply failed. */
+  readonly index: number
+  constructor(index: number, cause: unknown) {
+    super(`state machine stopped at index ${index}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    this.name = 'FailStopError'
+    this.index = index
   }
 }

@@ -10,9 +10,11 @@ export {
   type Session,
   type UpsertItem,
 } from './commands.js'
+export { stateDigest } from './digest.js'
 export * from './errors.js'
 export { type Condition, compileFilter, type Filter, type RangeCondition } from './filter.js'
-export { DEFAULT_LIMITS, type Limits } from './limits.js'
+export { DEFAULT_LIMITS, type Limits, MAX_SEARCH_EF, MAX_SEARCH_K } from './limits.js'
+export { type SessionRecord, SessionTable } from './sessions.js'
 export {
   restoreInto,
   restoreSnapshot,
@@ -25,8 +27,7 @@ export {
   type ApplyResult,
   type CommandValue,
   createStateMachine,
-  type SessionRecord,
   StateMachine,
   type StateMachineOptions,
 } from './state-machine.js'
-export { sameOptions, validateCommand } from './validate.js'
+export { sameOptions, VECTOR_RANGE, validateCommand } from './validate.js'

@@ -1,56 +1,79 @@
-import { concatBytes } from '../bytes.js'
-import { decodeCbor, encodeCbor } from '../codec/index.js'
 import type { IndexFactory } from '../vector/index.js'
-import { Collection } from './collection.js'
-import type { CollectionOptions, Metadata } from './commands.js'
+import type { Collection, Item } from './collection.js'
 import { SnapshotError } from './errors.js'
-import {
-  createStateMachine,
-  type SessionRecord,
-  StateMachine,
-  type StateMachineOptions,
-} from './state-machine.js'
+import { type Chunk, decodeFrame, encodeFrame, type SessionRow, SNAPSHOT_VERSION } from './snapshot-frame.js'
+import { SnapshotReader } from './snapshot-verify.js'
+import { createStateMachine, StateMachine, type StateMachineOptions } from './state-machine.js'
 
-export const SNAPSHOT_VERSION = 1
+export { SNAPSHOT_VERSION }
 
 export interface SnapshotOptions {
-  /** Target size of one chunk; index bytes and item batches are split to fit. */
+  /** Target size of one chunk; index bytes, items and sessions are split to fit. */
   chunkBytes?: number
 }
 
-type Chunk =
-  | { t: 'head'; v: number; lastApplied: number; sessions: [string, SessionRecord][]; collections: number }
-  | { t: 'coll'; name: string; options: Required<CollectionOptions>; nextKey: number; size: number }
-  | { t: 'items'; ids: string[]; keys: number[]; metadata: (Metadata | null)[]; vectors: Uint8Array }
-  | { t: 'index'; bytes: Uint8Array; last: boolean }
-  | { t: 'end'; collections: number }
+// A session row is a client id (at most maxClientIdBytes) and a small result.
+const SESSION_ROW_BYTES = 256
+
+interface CollectionImage {
+  name: string
+  options: Collection['options']
+  nextKey: number
+  items: Item[]
+  index: Uint8Array
+}
 
 /**
- * The whole state as a stream of CBOR chunks: per collection its options, id table, metadata,
- * vectors and the serialized usearch index, so a restore loads the graph instead of rebuilding it.
+ * The whole state as a stream of checksummed CBOR chunks: sessions, then per collection its
+ * options, id table, metadata, vectors and the serialized usearch index, so a restore loads the
+ * graph instead of rebuilding it. Everything is captured when this is called (items are never
+ * changed in place; each index is serialized now), so entries applied while the chunks are
+ * consumed do not leak into the snapshot.
  */
-export function* takeSnapshot(sm: StateMachine, options: SnapshotOptions = {}): Generator<Uint8Array> {
-  const chunkBytes = options.chunkBytes ?? 1 << 20
-  const chunk = (c: Chunk) => encodeCbor(c)
-  yield chunk({
+export function takeSnapshot(sm: StateMachine, options: SnapshotOptions = {}): Generator<Uint8Array> {
+  sm.assertRunning()
+  const chunkBytes = Math.max(1, options.chunkBytes ?? 1 << 20)
+  const lastApplied = sm.lastApplied
+  const sessions: SessionRow[] = [...sm.sessions].map(([client, record]) => [client, { ...record }])
+  const collections: CollectionImage[] = [...sm.collections.values()].map((c) => ({
+    name: c.name,
+    options: { ...c.options },
+    nextKey: c.nextKey,
+    items: [...c.items.values()],
+    index: c.index.serialize(),
+  }))
+  return writeChunks(lastApplied, sessions, collections, chunkBytes)
+}
+
+function* writeChunks(
+  lastApplied: number,
+  sessions: SessionRow[],
+  collections: CollectionImage[],
+  chunkBytes: number,
+): Generator<Uint8Array> {
+  let n = 0
+  const frame = (c: Chunk) => encodeFrame(c, n++, lastApplied)
+  yield frame({
     t: 'head',
     v: SNAPSHOT_VERSION,
-    lastApplied: sm.lastApplied,
-    sessions: [...sm.sessions.entries()],
-    collections: sm.collections.size,
+    lastApplied,
+    sessions: sessions.length,
+    collections: collections.length,
   })
-  for (const c of sm.collections.values()) {
-    yield chunk({ t: 'coll', name: c.name, options: c.options, nextKey: c.nextKey, size: c.size })
+  const rowsPerChunk = Math.max(1, Math.floor(chunkBytes / SESSION_ROW_BYTES))
+  for (let start = 0; start < sessions.length; start += rowsPerChunk)
+    yield frame({ t: 'sessions', rows: sessions.slice(start, start + rowsPerChunk) })
+  for (const c of collections) {
+    yield frame({ t: 'coll', name: c.name, options: c.options, nextKey: c.nextKey, size: c.items.length })
     const d = c.options.dimensions
     const perChunk = Math.max(1, Math.floor(chunkBytes / (d * 4 + 64)))
-    const items = [...c.items.values()]
-    for (let start = 0; start < items.length; start += perChunk) {
-      const batch = items.slice(start, start + perChunk)
+    for (let start = 0; start < c.items.length; start += perChunk) {
+      const batch = c.items.slice(start, start + perChunk)
       const vectors = new Float32Array(batch.length * d)
       batch.forEach((it, i) => {
         vectors.set(it.vector, i * d)
       })
-      yield chunk({
+      yield frame({
         t: 'items',
         ids: batch.map((it) => it.id),
         keys: batch.map((it) => it.key),
@@ -58,19 +81,20 @@ export function* takeSnapshot(sm: StateMachine, options: SnapshotOptions = {}): 
         vectors: new Uint8Array(vectors.buffer),
       })
     }
-    const bytes = c.index.serialize()
+    const bytes = c.index
     for (let at = 0; at < bytes.length || at === 0; at += chunkBytes) {
       const end = Math.min(bytes.length, at + chunkBytes)
-      yield chunk({ t: 'index', bytes: bytes.subarray(at, end), last: end === bytes.length })
+      yield frame({ t: 'index', bytes: bytes.subarray(at, end), last: end === bytes.length })
       if (end === bytes.length) break
     }
   }
-  yield chunk({ t: 'end', collections: sm.collections.size })
+  yield frame({ t: 'end', sessions: sessions.length, collections: collections.length, chunks: n + 1 })
 }
 
 /**
  * Builds a state machine from snapshot chunks, with any engine (a native snapshot restores
- * into WASM and back). Throws SnapshotError on a malformed or truncated stream.
+ * into WASM and back). Every chunk's checksum and the restored state's invariants are checked;
+ * a malformed, corrupted or truncated stream throws SnapshotError.
  */
 export async function restoreSnapshot(
   chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
@@ -92,18 +116,19 @@ export async function restoreSnapshot(
 
 /**
  * Replaces the whole state of a running machine by a snapshot (Raft's InstallSnapshot). The
- * snapshot is read into a fresh machine first, so a bad stream leaves `sm` untouched.
+ * snapshot is read and checked in a fresh machine first, so a bad stream leaves `sm` untouched.
  */
 export async function restoreInto(
   sm: StateMachine,
   chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
 ): Promise<void> {
+  sm.assertRunning()
   const fresh = await restoreSnapshot(chunks, { factory: sm.make, limits: sm.limits })
   for (const c of sm.collections.values()) c.free()
   sm.collections.clear()
   sm.sessions.clear()
   for (const [name, c] of fresh.collections) sm.collections.set(name, c)
-  for (const [client, record] of fresh.sessions) sm.sessions.set(client, record)
+  for (const [client, record] of fresh.sessions) sm.sessions.record(client, record)
   sm.lastApplied = fresh.lastApplied
 }
 
@@ -111,72 +136,17 @@ async function readInto(
   sm: StateMachine,
   chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
 ): Promise<void> {
-  let head: Extract<Chunk, { t: 'head' }> | undefined
-  let current: Collection | undefined
-  let expected = 0
-  let parts: Uint8Array[] = []
-  let ended = false
+  const reader = new SnapshotReader(sm)
+  // Session rows hold a result map inside a record inside a row list; metadata nests below items.
+  const maxDepth = sm.limits.maxMetadataDepth + 6
+  let n = 0
+  let at: number | undefined
   for await (const raw of chunks) {
-    const c = decodeCbor<Chunk>(raw)
-    if (ended) throw new SnapshotError('chunk after the end')
-    if (!head) {
-      if (c.t !== 'head' || c.v !== SNAPSHOT_VERSION)
-        throw new SnapshotError('stream must start with a v1 head')
-      head = c
-      sm.lastApplied = c.lastApplied
-      for (const [client, record] of c.sessions) sm.sessions.set(client, record)
-      continue
-    }
-    switch (c.t) {
-      case 'coll':
-        if (current) throw new SnapshotError(`collection ${current.name}: index missing`)
-        current = new Collection(c.name, c.options, sm.make)
-        current.nextKey = c.nextKey
-        expected = c.size
-        sm.collections.set(c.name, current)
-        break
-      case 'items': {
-        if (!current) throw new SnapshotError('items before a collection')
-        const d = current.options.dimensions
-        // Copy: a decoded byte string may be a view into a larger (pooled) buffer.
-        const raw = new Uint8Array(c.vectors.length)
-        raw.set(c.vectors)
-        const vectors = new Float32Array(raw.buffer)
-        c.ids.forEach((id, i) => {
-          const key = c.keys[i]
-          const vector = vectors.slice(i * d, (i + 1) * d)
-          current!.ids.set(id, key)
-          current!.items.set(key, { id, key, vector, metadata: c.metadata[i] ?? undefined })
-        })
-        break
-      }
-      case 'index':
-        if (!current) throw new SnapshotError('index before a collection')
-        parts.push(c.bytes)
-        if (c.last) {
-          finishCollection(current, concatBytes(parts), expected)
-          current = undefined
-          parts = []
-        }
-        break
-      case 'end':
-        if (current) throw new SnapshotError(`collection ${current.name}: index missing`)
-        if (c.collections !== sm.collections.size || c.collections !== head.collections)
-          throw new SnapshotError(`expected ${head.collections} collections, read ${sm.collections.size}`)
-        ended = true
-        break
-      default:
-        throw new SnapshotError(`unknown chunk type ${JSON.stringify((c as { t: unknown }).t)}`)
-    }
+    if (reader.ended) throw new SnapshotError('chunk after the end')
+    const chunk = decodeFrame(raw, n, at, maxDepth)
+    if (n === 0 && chunk.t === 'head') at = chunk.lastApplied
+    reader.read(chunk, n)
+    n++
   }
-  if (!ended) throw new SnapshotError('stream ended early (no end chunk)')
-}
-
-function finishCollection(c: Collection, bytes: Uint8Array, expected: number): void {
-  if (c.items.size !== expected)
-    throw new SnapshotError(`collection ${c.name}: ${c.items.size} items, expected ${expected}`)
-  c.loadIndex(bytes)
-  for (const key of c.items.keys())
-    if (!c.index.contains(key))
-      throw new SnapshotError(`collection ${c.name}: key ${key} missing from the index`)
+  if (!reader.ended) throw new SnapshotError('stream ended early (no end chunk)')
 }

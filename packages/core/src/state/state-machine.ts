@@ -1,9 +1,27 @@
 import { type EngineChoice, type IndexFactory, indexFactory } from '../vector/index.js'
-import { Collection, type Hit, type SearchOptions } from './collection.js'
-import { type CollectionOptions, type Command, decodeCommand } from './commands.js'
-import { StaleSessionError, StateMachineError, UnknownCollectionError } from './errors.js'
-import { DEFAULT_LIMITS, type Limits } from './limits.js'
-import { checkVector, type StateView, sameOptions, validateCommand, withDefaults } from './validate.js'
+import { Collection, type Hit, type SearchOptions, type StoredItem } from './collection.js'
+import { type CollectionOptions, type Command, decodeCommand, encodeCommand } from './commands.js'
+import {
+  FailStopError,
+  InvalidCommandError,
+  NotRoundTripError,
+  SessionReusedError,
+  StaleSessionError,
+  StateMachineError,
+  UnknownCollectionError,
+} from './errors.js'
+import { hash64 } from './hash.js'
+import { DEFAULT_LIMITS, type Limits, MAX_SEARCH_EF, MAX_SEARCH_K } from './limits.js'
+import { type SessionRecord, SessionTable } from './sessions.js'
+import {
+  checkVector,
+  type StateView,
+  sameOptions,
+  validateCommand,
+  validateSession,
+  withDefaults,
+} from './validate.js'
+import { clonePlain, samePlain } from './values.js'
 
 export type CommandValue =
   | { created: boolean }
@@ -24,11 +42,7 @@ export type ApplyResult =
   | { index: number; ok: true; value: CommandValue | null }
   | { index: number; ok: false; error: AppliedError }
 
-/** The last result per client: a retried (client, seq) returns it instead of applying again. */
-export interface SessionRecord {
-  seq: number
-  result: ApplyResult
-}
+export type { SessionRecord }
 
 export interface StateMachineOptions extends EngineChoice {
   limits?: Partial<Limits>
@@ -36,22 +50,30 @@ export interface StateMachineOptions extends EngineChoice {
 
 /**
  * The replicated collection set. `apply` is deterministic: given the same committed entries in
- * the same order, every replica reaches the same state and returns the same results.
+ * the same order, every replica reaches the same state and returns the same results, or stops
+ * with a FailStopError when something local (memory, the engine) fails.
  */
 export class StateMachine implements StateView {
   readonly limits: Limits
   readonly collections = new Map<string, Collection>()
-  readonly sessions = new Map<string, SessionRecord>()
+  readonly sessions: SessionTable
   lastApplied = 0
   readonly make: IndexFactory
+  #stopped: FailStopError | undefined
 
   constructor(make: IndexFactory, limits: Partial<Limits> = {}) {
     this.make = make
     this.limits = { ...DEFAULT_LIMITS, ...limits }
+    this.sessions = new SessionTable(this.limits)
   }
 
   get engine(): IndexFactory['engine'] {
     return this.make.engine
+  }
+
+  /** The failure that stopped this machine, if one did. */
+  get stopped(): FailStopError | undefined {
+    return this.#stopped
   }
 
   collectionOptions(name: string): CollectionOptions | undefined {
@@ -62,51 +84,95 @@ export class StateMachine implements StateView {
     return this.collections.get(collection)?.ids.has(id) ?? false
   }
 
-  /** Checks a command against the current state before it is proposed; throws a StateMachineError. */
-  validate(cmd: Command): void {
+  /**
+   * Encodes `cmd` for proposal: checks it, encodes it, decodes the bytes, checks what every
+   * replica will decode against the current state, and refuses what does not read back as
+   * written. Returns the exact bytes to propose; throws a StateMachineError naming the field.
+   */
+  prepare(cmd: Command): Uint8Array {
+    this.assertRunning()
     validateCommand(cmd, this, this.limits)
+    const bytes = encodeForApply(cmd)
+    const decoded = decodeCommand(bytes, this.limits.maxMetadataDepth)
+    validateCommand(decoded, this, this.limits)
+    if (!samePlain(cmd, decoded))
+      throw new NotRoundTripError(undefined, 'the command does not decode as written')
+    return bytes
+  }
+
+  /** Checks a command as `prepare` does, without keeping the bytes. */
+  validate(cmd: Command): void {
+    this.prepare(cmd)
   }
 
   /**
-   * Applies the committed entry at `index`: a Command, or its encoded bytes (an empty entry is
-   * a no-op). Never throws; entries at or below `lastApplied` are ignored.
+   * Applies the committed entry at `index`: its bytes (or a Command, encoded first; an empty
+   * entry is a no-op). Deterministic outcomes, rejections included, come back as results;
+   * entries at or below `lastApplied` are ignored. A local failure throws FailStopError and
+   * stops the machine: every later call throws it too.
    */
   apply(index: number, entry: Command | Uint8Array): ApplyResult {
+    this.assertRunning()
     if (index <= this.lastApplied)
       return {
         index,
         ok: false,
         error: { code: 'ERR_ALREADY_APPLIED', message: `index ${index} <= ${this.lastApplied}` },
       }
-    this.lastApplied = index
-    if (entry instanceof Uint8Array && entry.length === 0) return { index, ok: true, value: null }
-    let cmd: Command
+    let result: ApplyResult
     try {
-      cmd = entry instanceof Uint8Array ? decodeCommand(entry) : entry
+      result = this.#applyEntry(index, entry)
     } catch (err) {
-      return failure(index, err)
+      this.#stopped = new FailStopError(index, err)
+      throw this.#stopped
+    }
+    this.lastApplied = index
+    return result
+  }
+
+  // Throws only for local failures; every verdict on the entry itself is a returned result.
+  #applyEntry(index: number, entry: Command | Uint8Array): ApplyResult {
+    this.sessions.expire(index)
+    let cmd: Command
+    let bytes: Uint8Array
+    try {
+      bytes = entry instanceof Uint8Array ? entry : encodeForApply(entry)
+      if (bytes.length === 0) return { index, ok: true, value: null }
+      cmd = decodeCommand(bytes, this.limits.maxMetadataDepth)
+      // Checked before the state is consulted: a retry is recognised even if the command
+      // would no longer validate (its collection was dropped since).
+      if (cmd.session !== undefined) validateSession(cmd.session, this.limits)
+    } catch (err) {
+      return rejection(index, err)
     }
     const session = cmd.session
-    const record = session ? this.sessions.get(session.client) : undefined
-    if (session && record && session.seq <= record.seq) {
-      if (session.seq === record.seq) return record.result
-      return failure(index, new StaleSessionError(session.client, session.seq, record.seq))
+    if (!session) return this.#execute(index, cmd)
+    const hash = hash64(bytes)
+    const record = this.sessions.get(session.client)
+    if (record && session.seq < record.seq)
+      return rejection(index, new StaleSessionError(session.client, session.seq, record.seq))
+    if (record && session.seq === record.seq) {
+      if (record.hash !== hash) return rejection(index, new SessionReusedError(session.client, session.seq))
+      this.sessions.record(session.client, { ...record, index })
+      return clonePlain(record.result)
     }
     const result = this.#execute(index, cmd)
-    if (session && validSession(session)) this.sessions.set(session.client, { seq: session.seq, result })
+    // Only applied commands hold a session: a rejection changed nothing, so a retry re-checks.
+    if (result.ok)
+      this.sessions.record(session.client, { seq: session.seq, hash, index, result: clonePlain(result) })
     return result
   }
 
   #execute(index: number, cmd: Command): ApplyResult {
     try {
       validateCommand(cmd, this, this.limits)
-      return { index, ok: true, value: this.#mutate(cmd) }
     } catch (err) {
-      return failure(index, err)
+      return rejection(index, err)
     }
+    return { index, ok: true, value: this.#mutate(cmd) }
   }
 
-  // Runs only after validation passed, so the one step that may still fail is the index's own.
+  // Runs only after validation passed: anything that throws here is a local failure.
   #mutate(cmd: Command): CommandValue {
     switch (cmd.op) {
       case 'create': {
@@ -138,22 +204,30 @@ export class StateMachine implements StateView {
     return c
   }
 
-  /** k nearest items of a collection, optionally filtered on metadata. */
+  /**
+   * k nearest items of a collection, optionally filtered on metadata. `ef` widens this query's
+   * candidate list (never below the collection's `expansionSearch`) and leaves nothing behind.
+   * Hits are copies.
+   */
   search(collection: string, query: Float32Array, options: SearchOptions): Hit[] {
+    this.assertRunning()
     const c = this.#collection(collection)
-    checkVector('query', query, c.options.dimensions)
-    if (!Number.isInteger(options.k) || options.k < 1)
-      throw new StateMachineError('ERR_INVALID_COMMAND', 'k', 'must be a positive integer')
-    if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef < 1))
-      throw new StateMachineError('ERR_INVALID_COMMAND', 'ef', 'must be a positive integer')
+    checkVector('query', query, c.options)
+    checkBound('k', options.k, MAX_SEARCH_K)
+    if (options.ef !== undefined) checkBound('ef', options.ef, MAX_SEARCH_EF)
     return c.search(query, options)
   }
 
+  /** One item's vector and metadata, as copies. */
   get(collection: string, id: string): { vector: Float32Array; metadata: unknown } | undefined {
-    const c = this.#collection(collection)
-    const key = c.ids.get(id)
-    const item = key === undefined ? undefined : c.items.get(key)
-    return item && { vector: item.vector, metadata: item.metadata }
+    this.assertRunning()
+    const item: StoredItem | undefined = this.#collection(collection).item(id)
+    return item && { vector: item.vector.slice(), metadata: clonePlain(item.metadata) }
+  }
+
+  /** Throws the FailStopError that stopped this machine, if one did. */
+  assertRunning(): void {
+    if (this.#stopped) throw this.#stopped
   }
 
   /** Frees every index; the machine is unusable afterwards. */
@@ -165,14 +239,23 @@ export class StateMachine implements StateView {
   static sameOptions = sameOptions
 }
 
-function validSession(s: { client: unknown; seq: unknown }): boolean {
-  return typeof s.client === 'string' && Number.isSafeInteger(s.seq)
+function encodeForApply(cmd: Command): Uint8Array {
+  try {
+    return encodeCommand(cmd)
+  } catch (err) {
+    throw new InvalidCommandError(undefined, `cannot be encoded: ${(err as Error).message}`)
+  }
 }
 
-function failure(index: number, err: unknown): ApplyResult {
-  if (err instanceof StateMachineError)
-    return { index, ok: false, error: { code: err.code, field: err.field, message: err.message } }
-  return { index, ok: false, error: { code: 'ERR_APPLY', message: (err as Error)?.message ?? String(err) } }
+function checkBound(field: string, value: unknown, max: number): void {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max)
+    throw new StateMachineError('ERR_INVALID_COMMAND', field, `must be an integer in 1..${max}`)
+}
+
+/** A deterministic verdict on the entry; anything else is a local failure and propagates. */
+function rejection(index: number, err: unknown): ApplyResult {
+  if (!(err instanceof StateMachineError)) throw err
+  return { index, ok: false, error: { code: err.code, field: err.field, message: err.message } }
 }
 
 /** A state machine whose indexes use the chosen engine (default: native in Node, else WASM). */

@@ -10,10 +10,12 @@ import {
   InvalidNameError,
   MetadataTooLargeError,
   NonFiniteError,
+  OutOfRangeError,
   UnknownCollectionError,
   UnknownIdError,
 } from './errors.js'
 import type { Limits } from './limits.js'
+import { checkPlainValue, checkText } from './values.js'
 
 /** What validation needs to know about the current state. */
 export interface StateView {
@@ -27,13 +29,19 @@ const QUANTIZATIONS = ['f32', 'f16', 'i8']
 const utf8 = new TextEncoder()
 
 /**
+ * Largest component magnitude per storage type: f16 turns anything past 65504 into Infinity;
+ * f32 and i8 stay below the point where a squared distance over 4096 dimensions overflows f32.
+ */
+export const VECTOR_RANGE = { f32: 1e17, f16: 65504, i8: 1e17 } as const
+
+/**
  * Throws the first problem with `cmd` against `state`, naming the field. Runs before a command
  * is proposed and again when it is applied (the state may have changed in between).
  */
 export function validateCommand(cmd: Command, state: StateView, limits: Limits): void {
   if (typeof cmd !== 'object' || cmd === null)
     throw new InvalidCommandError(undefined, 'command must be an object')
-  if (cmd.session !== undefined) validateSession(cmd.session)
+  if (cmd.session !== undefined) validateSession(cmd.session, limits)
   switch (cmd.op) {
     case 'create':
       validateCreate(cmd.name, cmd.options, state, limits)
@@ -53,7 +61,7 @@ export function validateCommand(cmd: Command, state: StateView, limits: Limits):
         checkId(`${at}.id`, item.id, limits)
         if (seen.has(item.id)) throw new InvalidIdError(`${at}.id`, `"${item.id}" appears twice in one batch`)
         seen.add(item.id)
-        checkVector(`${at}.vector`, item.vector, options.dimensions)
+        checkVector(`${at}.vector`, item.vector, options)
         if (item.metadata !== undefined) checkMetadata(`${at}.metadata`, item.metadata, limits)
       })
       return
@@ -81,11 +89,18 @@ export function validateCommand(cmd: Command, state: StateView, limits: Limits):
   }
 }
 
-function validateSession(session: unknown): void {
+export function validateSession(session: unknown, limits: Limits): void {
   const s = session as { client?: unknown; seq?: unknown }
   if (typeof s !== 'object' || s === null) throw new InvalidCommandError('session', 'must be an object')
-  if (typeof s.client !== 'string' || s.client.length === 0 || s.client.length > 128)
-    throw new InvalidCommandError('session.client', 'must be a string of 1..128 characters')
+  if (typeof s.client !== 'string' || s.client.length === 0)
+    throw new InvalidCommandError('session.client', 'must be a non-empty string')
+  checkText('session.client', s.client)
+  const bytes = utf8.encode(s.client).length
+  if (bytes > limits.maxClientIdBytes)
+    throw new InvalidCommandError(
+      'session.client',
+      `is ${bytes} bytes; the limit is ${limits.maxClientIdBytes}`,
+    )
   if (!Number.isSafeInteger(s.seq) || (s.seq as number) < 1)
     throw new InvalidCommandError('session.seq', 'must be a positive integer')
 }
@@ -158,18 +173,32 @@ function checkBatch(field: string, n: number, limits: Limits): void {
 
 export function checkId(field: string, id: unknown, limits: Limits): void {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidIdError(field, 'must be a non-empty string')
+  // A lone surrogate decodes as U+FFFD: two such ids would collide on every replica.
+  checkText(field, id)
   const bytes = utf8.encode(id).length
   if (bytes > limits.maxIdBytes)
     throw new InvalidIdError(field, `is ${bytes} bytes; the limit is ${limits.maxIdBytes}`)
 }
 
-export function checkVector(field: string, vector: unknown, dimensions: number): void {
+/** A vector of the collection's size whose components its storage type represents. */
+export function checkVector(
+  field: string,
+  vector: unknown,
+  options: Pick<CollectionOptions, 'dimensions' | 'quantization'>,
+): void {
+  const { dimensions } = options
   if (!(vector instanceof Float32Array)) throw new InvalidCommandError(field, 'must be a Float32Array')
   if (vector.length !== dimensions) throw new DimensionMismatchError(field, dimensions, vector.length)
-  for (let i = 0; i < vector.length; i++)
-    if (!Number.isFinite(vector[i])) throw new NonFiniteError(`${field}[${i}]`, vector[i])
+  const quantization = options.quantization ?? INDEX_DEFAULTS.quantization
+  const limit = VECTOR_RANGE[quantization]
+  for (let i = 0; i < vector.length; i++) {
+    const x = vector[i]
+    if (!Number.isFinite(x)) throw new NonFiniteError(`${field}[${i}]`, x)
+    if (x > limit || x < -limit) throw new OutOfRangeError(`${field}[${i}]`, x, quantization, limit)
+  }
 }
 
+/** A plain map of storable values (see checkPlainValue), within the size and depth limits. */
 export function checkMetadata(
   field: string,
   metadata: unknown,
@@ -182,13 +211,8 @@ export function checkMetadata(
     ArrayBuffer.isView(metadata)
   )
     throw new InvalidMetadataError(field, 'must be a map with string keys')
-  let bytes: number
-  try {
-    bytes = encodeCbor(metadata).length
-  } catch (err) {
-    throw new InvalidMetadataError(field, `cannot be encoded as CBOR: ${(err as Error).message}`)
-  }
+  checkPlainValue(field, metadata, limits.maxMetadataDepth)
+  // Plain, bounded values always encode; a failure here is local and must not become a verdict.
+  const bytes = encodeCbor(metadata).length
   if (bytes > limits.maxMetadataBytes) throw new MetadataTooLargeError(field, bytes, limits.maxMetadataBytes)
 }
-
-export type { Metadata }

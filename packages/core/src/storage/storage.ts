@@ -75,6 +75,11 @@ export interface Storage {
    */
   compact(index: number): Promise<void>
   close(): Promise<void>
+  /**
+   * Optional: resolves with the error when the store fails on its own (its lock was taken, the
+   * browser closed the database, the tab was frozen). The peer stops on it at once.
+   */
+  readonly failed?: Promise<StorageError>
 }
 
 export type StorageErrorCode =
@@ -85,6 +90,12 @@ export type StorageErrorCode =
   | 'ERR_QUOTA'
   | 'ERR_CLOSED'
   | 'ERR_INVALID'
+  /**
+   * The store hit an I/O error it cannot recover from in this process (a failed fsync: the
+   * kernel may have dropped the unwritten pages, so re-reading them proves nothing). The store
+   * refuses every further call; the process must exit and reopen the store in a new one.
+   */
+  | 'ERR_FATAL'
 
 export class StorageError extends Error {
   constructor(

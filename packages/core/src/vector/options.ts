@@ -48,3 +48,8 @@ export function checkK(k: number): void {
   if (!Number.isInteger(k) || k < 1)
     throw new VectorIndexError('ERR_VECTOR_OPTIONS', `k must be a positive integer, got ${k}`)
 }
+
+/** Search expansion: sizes per-search buffers, so it has the same bound as at construction. */
+export function checkExpansion(expansion: number): void {
+  positiveInt('expansion', expansion, 1 << 16)
+}

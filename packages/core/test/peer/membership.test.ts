@@ -65,3 +65,20 @@ describe('snapshots and membership', () => {
     await expect(leader.addMember('x')).rejects.toMatchObject({ code: 'ERR_NOT_LEADER', leader: target })
   })
 })
+
+describe('concurrent membership changes', () => {
+  it('two addMember calls at once both succeed, one after the other', async () => {
+    group = await testGroup(['a', 'b', 'c'])
+    await group.open('d', { bootstrap: undefined })
+    await group.open('e', { bootstrap: undefined })
+    const leader = await group.leader()
+    const results = await Promise.allSettled([
+      leader.addMember('d', { as: 'voter', timeoutMs: 20_000 }),
+      leader.addMember('e', { as: 'learner', timeoutMs: 20_000 }),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled'])
+    const kinds = Object.fromEntries(leader.status().members.map((m) => [m.id, m.kind]))
+    expect(kinds.d).toBe('voter')
+    expect(kinds.e).toBe('learner')
+  })
+})

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { FailStopError } from '../../src/index.js'
+import { peerInternals } from '../../src/peer/internals.js'
 import { type TestGroup, testGroup } from './helpers.js'
 
 let group: TestGroup | undefined
@@ -15,9 +17,13 @@ describe('sessions, back-pressure, events', () => {
     const follower = [...group.peers.values()].find((p) => p !== leader)!
     const session = { client: 'app-1', seq: 7 }
     const first = await follower.collection('docs').upsert('x', [1, 2], { v: 1 }, { session })
-    // The "retry" carries a different payload: the state machine must not apply it again.
-    const again = await leader.collection('docs').upsert('x', [9, 9], { v: 2 }, { session })
+    // A retry (the same command) answers the first result without applying again.
+    const again = await leader.collection('docs').upsert('x', [1, 2], { v: 1 }, { session })
     expect(again.index).toBe(first.index)
+    // The same number on another command is refused, not answered with the old result (issue 16).
+    await expect(leader.collection('docs').upsert('x', [9, 9], { v: 2 }, { session })).rejects.toMatchObject({
+      code: 'ERR_SESSION_REUSED',
+    })
     const r = await leader.collection('docs').get('x')
     expect(r.point?.metadata).toEqual({ v: 1 })
     await expect(
@@ -95,5 +101,28 @@ describe('sessions, back-pressure, events', () => {
     await expect(pending).rejects.toMatchObject({ code: 'ERR_CLOSED' })
     await expect(leader.collection('docs').count()).rejects.toMatchObject({ code: 'ERR_CLOSED' })
     expect(leader.status().state).toBe('closed')
+  })
+})
+
+describe('fail-stop', () => {
+  it('a replica whose state machine fails locally stops instead of recording the failure', async () => {
+    group = await testGroup(['a', 'b', 'c'])
+    const leader = await group.leader()
+    await leader.createCollection('docs', { dimensions: 2, metric: 'l2sq' })
+    const follower = [...group.peers.values()].find((p) => p !== leader)!
+    const sm = peerInternals.get(follower)!.sm!
+    const failed = new Promise((resolve) => follower.on('failed', resolve))
+    sm.apply = () => {
+      throw new FailStopError(0, new Error('injected: out of memory'))
+    }
+    await leader.collection('docs').upsert('x', [1, 2])
+    await failed
+    expect(follower.status().state).toBe('failed')
+    expect(follower.status().error).toMatch(/out of memory/)
+    await expect(follower.collection('docs').count({ consistency: 'local' })).rejects.toMatchObject({
+      code: 'ERR_FAILED',
+    })
+    // The rest of the group carries on.
+    expect((await leader.collection('docs').upsert('y', [3, 4])).upserted).toBe(1)
   })
 })

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { distance } from '../../src/state/distance.js'
 import type { Metadata } from '../../src/state/index.js'
-import { type Filter, type Hit, StateMachineError } from '../../src/state/index.js'
+import {
+  type Filter,
+  type Hit,
+  MAX_SEARCH_EF,
+  MAX_SEARCH_K,
+  StateMachineError,
+} from '../../src/state/index.js'
 import { clustered, row } from '../vector/data.js'
 import { machineWithDocs } from './helpers.js'
 
@@ -34,7 +40,8 @@ describe('search', () => {
         distance: expect.closeTo(0, 5),
         metadata: { i: 42, group: 2, tag: 'even' },
       })
-      expect(sm.collections.get('docs')!.index.expansion).toBe(100)
+      // ef is this query's alone: the collection keeps its own.
+      expect(sm.collections.get('docs')!.index.expansion).toBe(64)
       expect(ids(hits)).toEqual(exact(sm, q, 5, () => true))
     })
   }
@@ -110,5 +117,35 @@ describe('search', () => {
       'ERR_INVALID_FILTER',
       'filter.i.$gt',
     ])
+  })
+
+  it('ef is per query and bounded: a huge ef is refused and leaves later searches working', async () => {
+    const sm = await machineWithDocs('wasm', 300)
+    const q = Float32Array.from(row(clustered(300, 8, 31), 5, 8))
+    const before = sm.search('docs', q, { k: 5 })
+    expect(() => sm.search('docs', q, { k: 5, ef: 1e9 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_COMMAND', field: 'ef' }),
+    )
+    expect(() => sm.search('docs', q, { k: MAX_SEARCH_K + 1 })).toThrow(
+      expect.objectContaining({ field: 'k' }),
+    )
+    const wide = sm.search('docs', q, { k: 5, ef: MAX_SEARCH_EF })
+    expect(ids(wide)).toEqual(exact(sm, q, 5, () => true))
+    expect(sm.collections.get('docs')!.index.expansion).toBe(64)
+    expect(sm.search('docs', q, { k: 5 })).toEqual(before)
+  })
+
+  it('native: a per-query ef costs no save and reload of the index', async () => {
+    const sm = await machineWithDocs('native', 300)
+    const index = sm.collections.get('docs')!.index
+    let saves = 0
+    const serialize = index.serialize.bind(index)
+    index.serialize = () => {
+      saves++
+      return serialize()
+    }
+    const q = Float32Array.from(row(clustered(300, 8, 31), 9, 8))
+    for (const ef of [16, 200, 64, 500]) expect(sm.search('docs', q, { k: 3, ef })[0].id).toBe('doc-9')
+    expect(saves).toBe(0)
   })
 })

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { decodeCbor } from '../../src/codec/index.js'
 import {
   type Command,
   createStateMachine,
   encodeCommand,
+  FailStopError,
   StateMachineError,
   takeSnapshot,
 } from '../../src/state/index.js'
@@ -180,8 +182,10 @@ describe('apply never leaves state torn', () => {
       expect(result).toMatchObject({ index: 3, ok: false, error: { code, field } })
       expect(sm.lastApplied).toBe(3)
       const after = [...takeSnapshot(sm)]
-      // Everything but the head (which carries lastApplied) is byte-identical.
-      expect(after.slice(1)).toEqual(before.slice(1))
+      // Every chunk body but the head's (which carries lastApplied) is byte-identical.
+      const bodies = (chunks: Uint8Array[]) => chunks.slice(1).map((c) => decodeCbor<{ b: Uint8Array }>(c).b)
+      expect(bodies(after)).toEqual(bodies(before))
+      expect(sm.sessions.size).toBe(0)
     }
   })
 
@@ -195,7 +199,7 @@ describe('apply never leaves state torn', () => {
     expect(sm.collections.get('c')!.size).toBe(1)
   })
 
-  it('an engine failure mid-command leaves tables and index as they were', async () => {
+  it('an engine failure mid-command stops the machine with tables and index as they were', async () => {
     const sm = await machine()
     const c = sm.collections.get('c')!
     const index = c.index
@@ -205,27 +209,32 @@ describe('apply never leaves state torn', () => {
       original(keys.slice(0, 1), vectors.subarray(0, 3))
       throw new Error('out of memory')
     }
-    const r = sm.apply(
-      3,
-      encodeCommand({
-        op: 'upsert',
-        collection: 'c',
-        items: [
-          { id: 'keep', vector: vec(3, 2, 1) },
-          { id: 'new', vector: vec(0, 0, 1) },
-        ],
-      }),
-    )
+    const upsert = encodeCommand({
+      op: 'upsert',
+      collection: 'c',
+      items: [
+        { id: 'keep', vector: vec(3, 2, 1) },
+        { id: 'new', vector: vec(0, 0, 1) },
+      ],
+      session: { client: 'w', seq: 1 },
+    })
+    let thrown: unknown
+    try {
+      sm.apply(3, upsert)
+    } catch (err) {
+      thrown = err
+    }
     index.addMany = original
-    expect(r).toMatchObject({ ok: false, error: { code: 'ERR_APPLY', message: 'out of memory' } })
+    // A local failure is not the command's result: nothing is recorded, the machine stops.
+    expect(thrown).toBeInstanceOf(FailStopError)
+    expect(thrown).toMatchObject({ code: 'ERR_FAIL_STOP', index: 3, cause: { message: 'out of memory' } })
+    expect(sm.lastApplied).toBe(2)
+    expect(sm.sessions.get('w')).toBeUndefined()
     expect(c.size).toBe(1)
     expect(index.count()).toBe(1)
-    expect(sm.get('c', 'keep')).toEqual({ vector: vec(1, 2, 3), metadata: { a: 1 } })
-    expect(sm.get('c', 'new')).toBeUndefined()
-    // The next write still works (no key collides with the failed batch's).
-    expect(
-      applyAll(sm, [{ op: 'upsert', collection: 'c', items: [{ id: 'new', vector: vec(0, 0, 1) }] }])[0].ok,
-    ).toBe(true)
-    expect(sm.search('c', vec(0, 0, 1), { k: 1 })[0].id).toBe('new')
+    expect(c.nextKey).toBe(1)
+    expect(() => sm.apply(3, upsert)).toThrow(FailStopError)
+    expect(() => sm.search('c', vec(0, 0, 1), { k: 1 })).toThrow(FailStopError)
+    expect(() => takeSnapshot(sm)).toThrow(FailStopError)
   })
 })

@@ -17,7 +17,7 @@ const say = (line: string) => writeSync(1, `${line}\n`)
 
 const storage = await openFsStorage({ dir, maxSegmentBytes: 256 * 1024 })
 const st = await storage.load()
-// The hard state is written after the log in each group, so the log may hold a newer term.
+// Start above every term stored, in the hard state or in the log.
 let term = Math.max(st.hardState.term, (await storage.term(st.lastIndex)) ?? 0) + 1
 let last = st.lastIndex
 let first = st.firstIndex

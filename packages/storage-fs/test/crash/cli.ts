@@ -14,6 +14,10 @@ import { verify } from './verify.js'
  * storage-fs directory and is killed with SIGKILL at a random moment, over and over on the same
  * directory; after each kill the directory is reopened and checked (see verify.ts). Ends with
  * `crash: N kills, M lost acknowledged records`; exits non-zero on any loss or inconsistency.
+ *
+ * `npm run crash -- fs-model [--seeds 1,2,3] [--steps 120]`: the crash-model sweep (see
+ * model-sweep.ts): a crash before every file operation of a workload, each recovered as kill -9
+ * and as power loss left it. Ends with `crash-model: N crash points, M violations`.
  */
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -21,10 +25,18 @@ const { values, positionals } = parseArgs({
     iterations: { type: 'string', default: '200' },
     seed: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    seeds: { type: 'string', default: '1,2,3' },
+    steps: { type: 'string', default: '120' },
   },
 })
+if (positionals[0] === 'fs-model') {
+  const { modelSweepCli } = await import('./model-sweep.js')
+  process.exit(await modelSweepCli(values.seeds.split(',').map(Number), Number(values.steps)))
+}
 if (positionals[0] !== 'fs') {
-  console.error('usage: npm run crash -- fs [--iterations N] [--seed N] [--keep]')
+  console.error(
+    'usage: npm run crash -- fs [--iterations N] [--seed N] [--keep] | fs-model [--seeds 1,2,3] [--steps N]',
+  )
   process.exit(2)
 }
 const iterations = Number(values.iterations)
@@ -46,8 +58,10 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  // Workspace packages from their TypeScript sources (see the root README, "Packages").
+  conditions: ['@flotilla/source'],
   outfile: childJs,
-  external: ['@node-rs/crc32', 'cbor-x'],
+  external: ['@node-rs/crc32', 'cbor-x', 'fs-native-extensions'],
   logLevel: 'warning',
 })
 

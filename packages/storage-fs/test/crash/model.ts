@@ -1,4 +1,4 @@
-import type { Entry, HardState } from '@flotilla/core'
+import type { ConfState, Entry, HardState } from '@flotilla/core'
 
 /** Deterministic content, so that any entry or snapshot can be checked from its key alone. */
 export function payload(index: number, term: number): Uint8Array {
@@ -45,3 +45,13 @@ export function applyBatch(log: LogModel, b: Batch): LogModel {
 }
 
 export const lastOf = (log: LogModel) => log.first + log.terms.length - 1
+
+/** The configuration every test snapshot carries (storage only stores it). */
+export const conf: ConfState = {
+  voters: ['a'],
+  outgoing: [],
+  learners: [],
+  learnersNext: [],
+  witnesses: [],
+  autoLeave: false,
+}

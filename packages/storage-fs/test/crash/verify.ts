@@ -15,8 +15,8 @@ export interface Verdict {
 /**
  * Reopens `dir` after a kill and checks it against what the child reported: the recovered log
  * must be the baseline with some prefix of the started batches applied, a prefix that includes
- * every acknowledged batch; every entry's bytes must match; the hard state must be one that a
- * batch in that window wrote.
+ * every acknowledged batch; every entry's bytes must match; the hard state must be the one the
+ * last batch of that prefix wrote with its entries.
  */
 export async function verify(
   dir: string,
@@ -81,13 +81,12 @@ export async function verify(
     if (match < 0 && lost === 0)
       problems.push(`recovered log [${log.first}, ${lastOf(log)}] matches no prefix of the started batches`)
     if (match >= 0) {
-      // The hard state goes to disk after the log in each group: any batch from the last
-      // acknowledged one up to the matching prefix may hold the newest durable hard state.
-      const allowed = [acked === 0 ? baseHardState : batches[acked - 1].hardState]
-      for (let j = acked; j < match; j++) allowed.push(batches[j].hardState)
+      // The hard state travels in the same frame as its batch's entries: it must be exactly
+      // the one of the last batch in the matching prefix.
+      const allowed = [match === 0 ? baseHardState : batches[match - 1].hardState]
       if (!allowed.some((h) => sameHardState(h, st.hardState)))
         problems.push(
-          `hard state ${JSON.stringify(st.hardState)} is not one the batches ${acked}..${match} wrote`,
+          `hard state ${JSON.stringify(st.hardState)} is not the one batch ${match - 1} wrote with the entries`,
         )
     }
     return { lost, problems, log, hardState: st.hardState }

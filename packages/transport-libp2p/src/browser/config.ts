@@ -2,10 +2,13 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
+import { isLoopback, isPrivate } from '@libp2p/utils'
 import { webRTC, webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2pOptions } from 'libp2p'
+import type { MembershipGate } from '../gate.js'
 
 export interface BrowserPeerOptions {
   /** The peer's identity (see `loadOrCreateIdentity` with `indexedDbKeyStore`). */
@@ -16,10 +19,23 @@ export interface BrowserPeerOptions {
    */
   iceServers?: RTCIceServer[]
   /**
-   * Local development and tests only: allow dialling `ws://` and private/loopback addresses,
-   * which the browser build of libp2p refuses by default. Never set it in production.
+   * Local development and tests only: allow dialling loopback addresses (`ws://` included),
+   * which the browser build of libp2p refuses by default. Other private addresses and insecure
+   * WebSockets stay refused, and the membership gate stays in force.
    */
   allowInsecureLocalDials?: boolean
+  /**
+   * Who may connect (see `membershipGate`): only allowed peers may dial this tab through a
+   * relay or reach it over WebRTC. Without a gate anyone who reaches the relay can.
+   */
+  gate?: MembershipGate
+}
+
+/** libp2p's own browser rule: no insecure WebSockets, no private addresses. */
+function browserDialRefused(ma: Multiaddr): boolean {
+  const names = ma.getComponents().map((c) => c.name)
+  if (names.includes('ws') && !names.includes('tls')) return true
+  return isPrivate(ma)
 }
 
 /**
@@ -42,7 +58,11 @@ export function browserPeer(
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: options.allowInsecureLocalDials ? { denyDialMultiaddr: () => false } : {},
+    connectionGater: {
+      ...options.gate?.connectionGater(),
+      denyDialMultiaddr: (ma) =>
+        !(options.allowInsecureLocalDials && isLoopback(ma)) && browserDialRefused(ma),
+    },
     services: { identify: identify() },
   }
 }

@@ -9,6 +9,7 @@ import { webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import type { Libp2pOptions } from 'libp2p'
+import type { MembershipGate } from '../gate.js'
 
 export interface RelayServerOptions {
   /** Reservations held at once (default 128: a group of tabs, each reserving a slot). */
@@ -17,6 +18,12 @@ export interface RelayServerOptions {
   durationLimitMs?: number
   /** Bytes a relayed connection may carry (default 64 MiB; libp2p's default is 128 KiB). */
   dataLimitBytes?: number
+  /**
+   * Life of a reservation (default 2 min; libp2p's is 2 h). Clients refresh theirs every 30 s
+   * or so, and the gate frees a slot when its holder disconnects; a short life bounds how long
+   * a slot stays taken by anyone else.
+   */
+  reservationTtlMs?: number
 }
 
 export interface NodePeerOptions {
@@ -38,6 +45,12 @@ export interface NodePeerOptions {
    * restarted peer's PeerId is reached through the dead connection.
    */
   quicIdleTimeoutMs?: number
+  /**
+   * Who may connect (see `membershipGate`): strangers are refused after the handshake, before
+   * any stream; with `relay`, reservations and relayed connections are for allowed peers only.
+   * Without a gate every peer may connect and only the Raft streams are gated.
+   */
+  gate?: MembershipGate
 }
 
 /**
@@ -67,6 +80,7 @@ export function nodePeer(options: NodePeerOptions = {}): Libp2pOptions<Record<st
         maxReservations: r.maxReservations ?? 128,
         defaultDurationLimit: r.durationLimitMs ?? 10 * 60_000,
         defaultDataLimit: BigInt(r.dataLimitBytes ?? 64 * 1024 * 1024),
+        reservationTtl: r.reservationTtlMs ?? 2 * 60_000,
       },
     })
   }
@@ -82,6 +96,7 @@ export function nodePeer(options: NodePeerOptions = {}): Libp2pOptions<Record<st
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...(options.gate ? { connectionGater: options.gate.connectionGater() } : {}),
     services: services as Libp2pOptions<Record<string, unknown>>['services'],
   }
 }

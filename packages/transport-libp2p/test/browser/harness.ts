@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'vite'
+import { build, defaultClientConditions } from 'vite'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 
@@ -12,6 +12,8 @@ export async function buildPeerPage(outDir: string): Promise<void> {
     configFile: false,
     root: here,
     logLevel: 'warn',
+    // Workspace packages from their TypeScript sources (see the root README, "Packages").
+    resolve: { conditions: ['@flotilla/source', ...defaultClientConditions] },
     build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, reportCompressedSize: false },
   })
 }

@@ -117,7 +117,7 @@ const api = {
         to,
         term: 1,
         index: i,
-        entries: bytes ? [{ term: 1, index: i, type: 0, data }] : [],
+        entries: bytes ? [{ term: 1, index: i + 1, type: 0, data }] : [],
       }
       if (transport.send(m)) ok++
     }
@@ -148,7 +148,7 @@ const api = {
         to,
         term: 1,
         index: i,
-        entries: [{ term: 1, index: i, type: 0, data }],
+        entries: [{ term: 1, index: i + 1, type: 0, data }],
       })
     }
     return t0

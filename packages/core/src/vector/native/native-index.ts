@@ -1,5 +1,5 @@
 import { VectorIndexError } from '../errors.js'
-import { checkK, checkKey, checkRows } from '../options.js'
+import { checkExpansion, checkK, checkKey, checkRows } from '../options.js'
 import type { ResolvedIndexOptions, SearchHits, VectorIndex } from '../types.js'
 import type { NativeModule, UsearchNativeIndex } from './load-native.js'
 
@@ -45,7 +45,7 @@ export class NativeIndex implements VectorIndex {
   }
 
   setExpansion(expansion: number): void {
-    checkK(expansion)
+    checkExpansion(expansion)
     if (expansion === this.#expansion) return
     const bytes = this.serialize()
     const fresh = this.#create(expansion)

@@ -7,10 +7,19 @@ declare global {
   }
 }
 
-/** The compiled usearch binary, or where to get it. */
-export type WasmSource = Uint8Array | ArrayBuffer | UrlLike | string
+/**
+ * The usearch binary, or where to get it, or the module already compiled: runtimes that forbid
+ * compiling WebAssembly from bytes (workerd) import the .wasm file as a module and pass that.
+ */
+export type WasmSource = WasmBytes | CompiledWasm
+
+type WasmBytes = Uint8Array | ArrayBuffer | UrlLike | string
+
+/** A `WebAssembly.Module` (core compiles without DOM types, so it is opaque here). */
+export type CompiledWasm = object
 
 interface WasmApi {
+  Module: abstract new (...args: never[]) => CompiledWasm
   compile(bytes: Uint8Array | ArrayBuffer): Promise<unknown>
   instantiate(module: unknown, imports: object): Promise<unknown>
 }
@@ -47,9 +56,14 @@ export function loadUsearchWasm(source?: WasmSource): Promise<UsearchModule> {
 }
 
 async function instantiate(source?: WasmSource): Promise<UsearchModule> {
-  const bytes = await readBinary(source)
-  const compiled = await runtime.WebAssembly.compile(bytes)
+  const compiled =
+    source instanceof runtime.WebAssembly.Module
+      ? source
+      : await runtime.WebAssembly.compile(await readBinary(source as WasmBytes | undefined))
   return createUsearchModule({
+    // The binary is handed over below; without this the loader would still build a URL from
+    // import.meta.url, which workerd does not set.
+    locateFile: (path) => path,
     instantiateWasm(imports, receive) {
       runtime.WebAssembly.instantiate(compiled, imports).then((instance) => receive(instance, compiled))
       return {}
@@ -57,7 +71,7 @@ async function instantiate(source?: WasmSource): Promise<UsearchModule> {
   })
 }
 
-async function readBinary(source?: WasmSource): Promise<Uint8Array | ArrayBuffer> {
+async function readBinary(source?: WasmBytes): Promise<Uint8Array | ArrayBuffer> {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return source
   const url =
     source === undefined

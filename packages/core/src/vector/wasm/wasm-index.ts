@@ -1,9 +1,23 @@
 import { VectorIndexError } from '../errors.js'
-import { checkK, checkKey, checkRows } from '../options.js'
+import { checkExpansion, checkK, checkKey, checkRows } from '../options.js'
 import type { ResolvedIndexOptions, SearchHits, VectorIndex } from '../types.js'
 import type { UsearchModule } from './build/usearch.js'
 
 const METRIC_CODES = { cos: 0, ip: 1, l2sq: 2 } as const
+
+/**
+ * `_malloc` answers 0 when the heap cannot grow (it is capped at 2 GiB and shared by every
+ * index of the realm); writing through that pointer would overwrite linear memory from address 0.
+ */
+function alloc(m: UsearchModule, bytes: number): number {
+  const ptr = m._malloc(bytes)
+  if (ptr === 0)
+    throw new VectorIndexError(
+      'ERR_VECTOR_OUT_OF_MEMORY',
+      `wasm: cannot allocate ${bytes} bytes; the WebAssembly heap is full`,
+    )
+  return ptr
+}
 
 /** One reusable heap block per module: JS is single-threaded, so calls never overlap. */
 const scratch = new WeakMap<UsearchModule, { ptr: number; bytes: number }>()
@@ -11,9 +25,11 @@ const scratch = new WeakMap<UsearchModule, { ptr: number; bytes: number }>()
 function scratchOf(m: UsearchModule, bytes: number): number {
   let s = scratch.get(m)
   if (!s || s.bytes < bytes) {
-    if (s) m._free(s.ptr)
     const size = Math.max(bytes, 64 * 1024)
-    s = { ptr: m._malloc(size), bytes: size }
+    // Allocate before freeing the old block, so a failure leaves the old one in place.
+    s = { ptr: alloc(m, size), bytes: size }
+    const old = scratch.get(m)
+    if (old) m._free(old.ptr)
     scratch.set(m, s)
   }
   return s.ptr
@@ -58,7 +74,7 @@ export class WasmIndex implements VectorIndex {
   }
 
   setExpansion(expansion: number): void {
-    checkK(expansion)
+    checkExpansion(expansion)
     this.#mod._fl_change_expansion_search(this.#live(), expansion)
   }
 
@@ -78,9 +94,10 @@ export class WasmIndex implements VectorIndex {
     for (const key of keys) checkKey(key)
     if (keys.length === 0) return
     const m = this.#mod
-    const keysPtr = m._malloc(keys.length * 8)
-    const vectorsPtr = m._malloc(vectors.byteLength)
+    const keysPtr = alloc(m, keys.length * 8)
+    let vectorsPtr = 0
     try {
+      vectorsPtr = alloc(m, vectors.byteLength)
       const heapKeys = new BigUint64Array(m.HEAPU8.buffer, keysPtr, keys.length)
       for (let i = 0; i < keys.length; i++) heapKeys[i] = BigInt(keys[i])
       m.HEAPF32.set(vectors, vectorsPtr >>> 2)
@@ -136,11 +153,15 @@ export class WasmIndex implements VectorIndex {
     const n = checkRows('queries', queries, this.options.dimensions)
     if (n === 0) return []
     const m = this.#mod
-    const queriesPtr = m._malloc(queries.byteLength)
-    const keysPtr = m._malloc(n * k * 8)
-    const distPtr = m._malloc(n * k * 4)
-    const foundPtr = m._malloc(n * 4)
+    let queriesPtr = 0
+    let keysPtr = 0
+    let distPtr = 0
+    let foundPtr = 0
     try {
+      queriesPtr = alloc(m, queries.byteLength)
+      keysPtr = alloc(m, n * k * 8)
+      distPtr = alloc(m, n * k * 4)
+      foundPtr = alloc(m, n * 4)
       m.HEAPF32.set(queries, queriesPtr >>> 2)
       if (m._fl_search_many(ptr, queriesPtr, n, k, keysPtr, distPtr, foundPtr) !== 0) this.#fail('search')
       const heap = m.HEAPU8.buffer
@@ -169,7 +190,7 @@ export class WasmIndex implements VectorIndex {
     const ptr = this.#live()
     const m = this.#mod
     const length = m._fl_serialized_length(ptr)
-    const buf = m._malloc(length)
+    const buf = alloc(m, length)
     try {
       if (m._fl_save(ptr, buf, length) !== 0) this.#fail('serialize')
       return m.HEAPU8.slice(buf, buf + length)
@@ -191,7 +212,13 @@ export class WasmIndex implements VectorIndex {
     this.#live()
     const m = this.#mod
     const fresh = this.#create()
-    const buf = m._malloc(Math.max(1, bytes.length))
+    let buf: number
+    try {
+      buf = alloc(m, Math.max(1, bytes.length))
+    } catch (err) {
+      m._fl_free(fresh)
+      throw err
+    }
     m.HEAPU8.set(bytes, buf)
     const rc = view ? m._fl_view(fresh, buf, bytes.length) : m._fl_load(fresh, buf, bytes.length)
     if (rc !== 0 || !this.#sameShape(fresh)) {

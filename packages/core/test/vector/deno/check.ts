@@ -1,7 +1,8 @@
-// Run by deno.test.ts under Deno: the WASM index must work there unchanged (default engine
-// included), and read a file the native addon wrote. Prints one JSON line of observations.
-import { createIndex } from '../../../src/vector/index.js'
-import { clustered, row } from '../data.js'
+// Run by wasm.deno.test.ts under Deno, with no --unstable flag: @flotilla/core resolves as
+// Deno resolves it (package.json exports to dist/). The WASM index must work there unchanged
+// (default engine included), and read a file the native addon wrote. Prints one JSON line.
+import { createIndex } from '@flotilla/core'
+import { clustered, row } from '../data.ts'
 
 declare const Deno: { args: string[]; readFileSync(path: string): Uint8Array }
 

@@ -2,6 +2,7 @@
 export interface UsearchModuleInit {
   wasmBinary?: Uint8Array
   instantiateWasm?(imports: object, receive: (instance: unknown, module?: unknown) => void): object
+  locateFile?(path: string, prefix: string): string
 }
 export interface UsearchModule {
   HEAPU8: Uint8Array

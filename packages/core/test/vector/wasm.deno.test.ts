@@ -34,10 +34,10 @@ describe('the WASM index in Deno', () => {
           denoBin,
           'run',
           '--quiet',
-          '--no-config',
           '--no-lock',
-          '--unstable-sloppy-imports',
-          `--allow-read`,
+          '--allow-read',
+          // cbor-x's Node entry (the one Deno picks) reads this variable.
+          '--allow-env=CBOR_NATIVE_ACCELERATION_DISABLED',
           script,
           file,
         ],

@@ -1,0 +1,71 @@
+import type { Metadata, Peer, Point } from '@flotilla/core'
+import { Hono } from 'hono'
+import { badInput, HttpInputError } from './errors.js'
+import {
+  jsonBody,
+  objectAt,
+  readOptions,
+  setReadHeaders,
+  stringAt,
+  vectorAt,
+  writeOptions,
+} from './params.js'
+
+const unknownPoint = (id: string) =>
+  new HttpInputError(404, 'ERR_UNKNOWN_ID', 'id', `no point with id "${id}"`)
+
+function pointsOf(body: Record<string, unknown>): Point[] {
+  if (!Array.isArray(body.points)) throw badInput('points', 'must be an array of { id, vector, metadata }')
+  return body.points.map((raw, i) => {
+    const p = objectAt(raw, `points[${i}]`)
+    const point: Point = {
+      id: stringAt(p.id, `points[${i}].id`),
+      vector: vectorAt(p.vector, `points[${i}].vector`),
+    }
+    if (p.metadata !== undefined && p.metadata !== null) {
+      point.metadata = objectAt(p.metadata, `points[${i}].metadata`) as Metadata
+    }
+    return point
+  })
+}
+
+/** `/v1/collections/:name/points`: upsert, update metadata, delete, get. */
+export function pointRoutes(peer: Peer): Hono {
+  const app = new Hono()
+
+  app.post('/:name/points', async (c) => {
+    const points = pointsOf(await jsonBody(c))
+    return c.json(await peer.collection(c.req.param('name')).upsert(points, writeOptions(c)))
+  })
+
+  app.patch('/:name/points/:id', async (c) => {
+    const body = await jsonBody(c)
+    const metadata = objectAt(body.metadata, 'metadata') as Metadata
+    const id = c.req.param('id')
+    const result = await peer.collection(c.req.param('name')).update(id, metadata, writeOptions(c))
+    if (!result.updated) throw unknownPoint(id)
+    return c.json(result)
+  })
+
+  app.delete('/:name/points/:id', async (c) => {
+    const id = c.req.param('id')
+    const result = await peer.collection(c.req.param('name')).delete(id, writeOptions(c))
+    if (result.deleted === 0) throw unknownPoint(id)
+    return c.json(result)
+  })
+
+  app.get('/:name/points/:id', async (c) => {
+    const id = c.req.param('id')
+    const { point, ...info } = await peer.collection(c.req.param('name')).get(id, readOptions(c))
+    setReadHeaders(c, info)
+    if (!point) throw unknownPoint(id)
+    return c.json({
+      id: point.id,
+      vector: Array.from(point.vector),
+      metadata: point.metadata,
+      index: info.index,
+    })
+  })
+
+  return app
+}

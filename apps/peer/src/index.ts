@@ -1,0 +1,6 @@
+export { DEFAULTS, type PeerConfig, resolveConfig } from './config.js'
+export { createHttpApi, type HttpApiOptions } from './http/app.js'
+export type { MemberAdmin } from './http/members.js'
+export { createLogger } from './log.js'
+export { type RunningPeer, startPeer } from './main.js'
+export { PeerMetricsRegistry } from './metrics.js'

@@ -1,0 +1,291 @@
+import type { DriverFaults, DriverObserver, PeerDriver } from '../peer/driver.js'
+import { peerInternals } from '../peer/internals.js'
+import { openPeer } from '../peer/open-peer.js'
+import type { Bootstrap, Peer, PeerRole, Timers } from '../peer/types.js'
+import type { RaftFaults } from '../raft/config.js'
+import type { Entry } from '../raft/messages.js'
+import type { RawNode, Ready } from '../raft/raw-node.js'
+import type { ApplyResult } from '../state/state-machine.js'
+import { EventQueue } from './event-queue.js'
+import type { Rng } from './rng.js'
+import { SafetyChecker } from './safety.js'
+import { SimNetwork } from './sim-network.js'
+import { type Scheduler, SimDisk } from './sim-storage.js'
+
+export interface WorldPeer {
+  readonly id: string
+  readonly role: PeerRole
+  readonly priority: number
+  readonly spare?: boolean
+  readonly disk: SimDisk
+  /** Null while down (crashed, or still opening). */
+  peer: Peer | null
+  driver: PeerDriver | null
+  /** Bumped at every crash: callbacks of an older run are ignored. */
+  gen: number
+  /** This peer's clock runs at `rate` times the virtual clock (drift), from `offset`. */
+  readonly rate: number
+  readonly offset: number
+  /** Timers stalled (a paused process): due timers wait here for the resume. */
+  stalled: boolean
+  held: (() => void)[]
+}
+
+export interface WorldOptions {
+  /** `spare`: not a founding member; it starts empty and waits to be added. */
+  peers: { id: string; role: PeerRole; priority: number; spare?: boolean }[]
+  bootstrap: Bootstrap
+  rng: Rng
+  tickMs: number
+  electionTicks: number
+  maxClockDrift: number
+  snapshotEntries: number
+  maxSizePerMsg: number
+  faults: RaftFaults & DriverFaults
+  trace: boolean
+}
+
+/** Drains every microtask the peers queued: one macrotask turn (core imports no Node built-ins). */
+const barrier = (): Promise<void> =>
+  new Promise((resolve) =>
+    (globalThis as unknown as { setImmediate(fn: () => void): void }).setImmediate(resolve),
+  )
+
+/**
+ * A simulated world of real `openPeer` instances on one virtual clock: storage and network
+ * complete through the event queue, each peer's clock drifts and its timers can stall, and
+ * Raft's safety is checked at every Ready, persist, apply and advance of every peer.
+ */
+export class PeerWorld implements Scheduler {
+  now = 0
+  steps = 0
+  readonly queue = new EventQueue<() => void>()
+  readonly net: SimNetwork
+  readonly safety: SafetyChecker
+  readonly peers = new Map<string, WorldPeer>()
+  readonly traceLines: string[] = []
+  /** Return true to crash `p` right after a Ready became durable, before it sends anything. */
+  crashAfterPersist: ((p: WorldPeer, rd: Ready) => boolean) | null = null
+  /** Return true to crash `p` while a Ready's write is still in flight (it is lost). */
+  crashBeforePersist: ((p: WorldPeer, rd: Ready) => boolean) | null = null
+  /** Each entry a data peer applied (its first application of a write, and retries). */
+  onApplied: ((p: WorldPeer, entry: Entry, result: ApplyResult) => void) | null = null
+  onNewLeader: ((p: WorldPeer) => void) | null = null
+  private held: { at: number; value: () => void } | undefined
+  /** Peers that stopped: freed once the seed ends (a halted driver may still hold references). */
+  private readonly stopped: PeerDriver[] = []
+  private lastLeader = ''
+
+  constructor(readonly opts: WorldOptions) {
+    this.net = new SimNetwork(this, opts.rng.fork())
+    this.safety = new SafetyChecker(() => Math.round(this.now * 1000) / 1000)
+    const drift = opts.rng.fork()
+    for (const p of opts.peers) {
+      // Rates within ±40% of the drift bound of each other.
+      const rate = 1 + (drift.next() - 0.5) * opts.maxClockDrift * 0.8
+      const disk = new SimDisk(this, () => 0.2 + drift.next() * 3)
+      this.peers.set(p.id, {
+        ...p,
+        disk,
+        peer: null,
+        driver: null,
+        gen: 0,
+        rate,
+        offset: drift.next() * 1e6,
+        stalled: false,
+        held: [],
+      })
+    }
+  }
+
+  at(time: number, fn: () => void): void {
+    this.queue.push(Math.max(time, this.now), fn)
+  }
+
+  trace(line: string): void {
+    if (this.opts.trace) this.traceLines.push(`${this.now.toFixed(3)} ${line}`)
+  }
+
+  /** Runs events up to `until` (or until `stop()` holds), draining microtasks after each. */
+  async run(until: number, stop?: () => boolean): Promise<void> {
+    for (;;) {
+      if (stop?.()) return
+      const ev = this.held ?? this.queue.pop()
+      this.held = undefined
+      if (!ev) break
+      if (ev.at > until) {
+        this.held = ev
+        break
+      }
+      this.now = ev.at
+      ev.value()
+      await barrier()
+      this.steps++
+    }
+    this.now = Math.max(this.now, until)
+  }
+
+  leader(): WorldPeer | undefined {
+    let best: WorldPeer | undefined
+    for (const p of this.peers.values()) {
+      const raft = p.driver?.node.raft
+      if (!p.peer || !raft || raft.role !== 'leader') continue
+      if (!best || raft.term > best.driver!.node.raft.term) best = p
+    }
+    return best
+  }
+
+  /** Opens (or reopens) `p` over its disk; it counts as up once openPeer resolves. */
+  start(p: WorldPeer): void {
+    if (p.peer) return
+    const gen = ++p.gen
+    this.trace(`${p.id} starts (run ${gen})`)
+    const o = this.opts
+    openPeer({
+      id: p.id,
+      role: p.role,
+      storage: p.disk.open(),
+      transport: this.net.endpoint(p.id),
+      bootstrap: p.spare ? undefined : o.bootstrap,
+      raft: {
+        tickMs: o.tickMs,
+        electionTicks: o.electionTicks,
+        heartbeatTicks: 1,
+        priority: p.priority,
+        priorityOf: (id) => this.peers.get(id)?.priority ?? 1,
+        maxClockDrift: o.maxClockDrift,
+        maxSizePerMsg: o.maxSizePerMsg,
+      },
+      snapshot: { entries: o.snapshotEntries },
+      limits: { writeTimeoutMs: 1200, readTimeoutMs: 800 },
+      clock: { now: () => p.offset + this.now * p.rate },
+      timers: this.timersFor(p, gen),
+      random: (
+        (r: Rng) => () =>
+          r.next()
+      )(o.rng.fork()),
+      testing: { faults: o.faults, observer: this.observerFor(p, gen) },
+    }).then(
+      (peer) => {
+        const d = peerInternals.get(peer)!
+        if (p.gen !== gen) {
+          d.halt()
+          this.stopped.push(d)
+          return
+        }
+        p.peer = peer
+        p.driver = d
+      },
+      (err) => {
+        if (p.gen === gen) this.safety.report(`${p.id} failed to open: ${(err as Error).message}`)
+      },
+    )
+  }
+
+  /** Stops `p` dead: nothing more runs or is sent, and its disk keeps only what was synced. */
+  crash(p: WorldPeer): void {
+    this.trace(`${p.id} crashes`)
+    p.gen++
+    if (p.driver) {
+      p.driver.halt()
+      this.stopped.push(p.driver)
+    }
+    p.disk.crash()
+    p.peer = null
+    p.driver = null
+    p.stalled = false
+    p.held = []
+    this.net.resume(p.id)
+  }
+
+  /** Freezes `p`'s timers and traffic for `ms` while its clock runs on (a paused process). */
+  stall(p: WorldPeer, ms: number): void {
+    if (!p.peer || p.stalled) return
+    this.trace(`${p.id} stalls for ${ms.toFixed(0)} ms`)
+    p.stalled = true
+    this.net.pause(p.id)
+    const gen = p.gen
+    this.at(this.now + ms, () => {
+      if (p.gen !== gen || !p.stalled) return
+      this.trace(`${p.id} resumes`)
+      p.stalled = false
+      const due = p.held
+      p.held = []
+      this.net.resume(p.id)
+      for (const fn of due) fn()
+    })
+  }
+
+  private timersFor(p: WorldPeer, gen: number): Timers {
+    return {
+      setTimeout: (fn, ms) => {
+        const handle = { cancelled: false }
+        const fire = () => {
+          if (handle.cancelled || p.gen !== gen) return
+          if (p.stalled) p.held.push(fire)
+          else fn()
+        }
+        this.at(this.now + ms / p.rate, fire)
+        return handle
+      },
+      clearTimeout: (handle) => {
+        if (handle) (handle as { cancelled: boolean }).cancelled = true
+      },
+    }
+  }
+
+  private observerFor(p: WorldPeer, gen: number): DriverObserver {
+    let checkedCommit = 0
+    const leaderCheck = (node: RawNode) => {
+      if (node.raft.role !== 'leader') return
+      this.safety.onLeader(p.id, node)
+      const key = `${p.id}@${node.raft.term}`
+      if (key !== this.lastLeader) {
+        this.lastLeader = key
+        this.trace(`${p.id} leads term ${node.raft.term}`)
+        if (p.gen === gen) this.onNewLeader?.(p)
+      }
+    }
+    return {
+      ready: (rd, node) => {
+        this.safety.onAppend(p.id, node, rd.entries)
+        leaderCheck(node)
+        if (p.gen === gen && this.crashBeforePersist?.(p, rd)) {
+          // Runs before the save completes (every sync takes longer than 0 ms): the write is lost.
+          this.trace(`${p.id} crashes while writing a Ready`)
+          this.at(this.now, () => {
+            if (p.gen === gen) this.crash(p)
+          })
+        }
+      },
+      persisted: (rd) => {
+        if (p.gen !== gen || !this.crashAfterPersist?.(p, rd)) return false
+        this.trace(`${p.id} crashes after a durable write, before sending it`)
+        this.at(this.now, () => {
+          if (p.gen === gen) this.crash(p)
+        })
+        return true
+      },
+      applied: (entry, result) => {
+        this.safety.onApply(p.id, entry.index, entry.data)
+        this.onApplied?.(p, entry, result)
+      },
+      advanced: (node) => {
+        leaderCheck(node)
+        const commit = node.raft.log.committed
+        if (commit > checkedCommit) {
+          this.trace(`${p.id} commits ${commit} (term ${node.raft.term})`)
+          this.safety.onCommit(p.id, node, checkedCommit + 1, commit)
+          checkedCommit = commit
+        }
+      },
+    }
+  }
+
+  /** Closes every peer and frees every state machine. */
+  async dispose(): Promise<void> {
+    for (const p of this.peers.values()) if (p.driver) this.crash(p)
+    for (const d of this.stopped) d.sm?.free()
+    this.stopped.length = 0
+  }
+}
