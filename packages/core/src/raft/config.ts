@@ -36,7 +36,15 @@ export interface RaftConfig {
   checkQuorum?: boolean
   /** Election priority of any peer; higher is preferred as leader. Witnesses rank lowest. */
   priority?: (id: PeerId) => number
-  /** Ticks a lease lasts after a quorum acknowledged a heartbeat; 0 turns lease reads off. */
+  /**
+   * Bound on clock drift: every peer's tick period is within (1 ± maxClockDrift) of nominal.
+   * Leases are sized from it (default 0.05).
+   */
+  maxClockDrift?: number
+  /**
+   * Ticks a lease lasts after a quorum acknowledged a heartbeat; 0 turns lease reads off. At most
+   * maxLeaseTicks(electionTick, maxClockDrift); by default one tick less.
+   */
   leaseTicks?: number
   /** Browser tabs are not: their clocks stall when a tab sleeps. */
   leaseEligible?: boolean
@@ -62,6 +70,11 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
   const electionTick = c.electionTick ?? 10
   const heartbeatTick = c.heartbeatTick ?? 1
   const checkQuorum = c.checkQuorum ?? true
+  const maxClockDrift = c.maxClockDrift ?? 0.05
+  if (!(maxClockDrift >= 0 && maxClockDrift < 1)) {
+    throw new RaftError('ERR_INVALID_CONFIG', 'maxClockDrift must be in [0, 1)')
+  }
+  const leaseLimit = maxLeaseTicks(electionTick, maxClockDrift)
   const r: ResolvedConfig = {
     id: c.id,
     storage: c.storage,
@@ -76,7 +89,8 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     preVote: c.preVote ?? true,
     checkQuorum,
     priority: c.priority ?? (() => 1),
-    leaseTicks: c.leaseTicks ?? (checkQuorum ? Math.max(0, electionTick - 3) : 0),
+    maxClockDrift,
+    leaseTicks: c.leaseTicks ?? (checkQuorum ? Math.max(0, leaseLimit - 1) : 0),
     leaseEligible: c.leaseEligible ?? true,
     snapshotChunkBytes: c.snapshotChunkBytes ?? 256 * 1024,
     freshnessProbeTicks: c.freshnessProbeTicks ?? heartbeatTick,
@@ -96,13 +110,22 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
       'leaseTicks needs checkQuorum: followers must refuse votes in a lease',
     )
   }
-  // Followers refuse votes for electionTick of their own ticks; the margin absorbs clock drift
-  // and tick granularity (packages/core/README.md, "Leases").
-  if (r.leaseTicks > electionTick - 2) {
+  if (r.leaseTicks > leaseLimit) {
     throw new RaftError(
       'ERR_INVALID_CONFIG',
-      `leaseTicks must be at most electionTick - 2 (${electionTick - 2})`,
+      `leaseTicks must be at most ${leaseLimit} with electionTick ${electionTick} and maxClockDrift ${maxClockDrift}`,
     )
   }
   return r
+}
+
+/**
+ * The longest safe lease. A follower refuses votes for electionTick of its own ticks after the
+ * heartbeat it acknowledged, which is at least (electionTick - 1) periods of at least (1 - drift);
+ * the lease runs leaseTicks periods of at most (1 + drift) from that heartbeat's sending
+ * (packages/core/README.md, "Leases").
+ */
+export function maxLeaseTicks(electionTick: number, maxClockDrift: number): number {
+  // The epsilon keeps an exact bound (e.g. 21 · 0.95 / 1.05 = 19) from rounding down.
+  return Math.max(0, Math.floor(((electionTick - 1) * (1 - maxClockDrift)) / (1 + maxClockDrift) + 1e-9))
 }

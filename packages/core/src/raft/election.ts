@@ -5,7 +5,7 @@ import { allVoters } from './confchange.js'
 import { EntryType, type Message, MessageType, NONE, type PeerId } from './messages.js'
 import { jointVote } from './quorum.js'
 import type { Raft } from './raft.js'
-import { CAMPAIGN_TRANSFER } from './read-types.js'
+import { transferContext } from './read-types.js'
 
 export function handleVoteRequest(r: Raft, m: Message): void {
   const canVote =
@@ -40,12 +40,16 @@ export function learnCommit(r: Raft, m: Message): void {
   if (m.index > r.log.committed && r.log.matchTerm(m.index, m.logTerm)) r.log.commitTo(m.index)
 }
 
-export function hup(r: Raft, transfer: boolean): void {
+/** Starts a campaign; `transferStamp` (from the leader's TimeoutNow) makes it a transfer campaign. */
+export function hup(r: Raft, transferStamp?: number): void {
   if (r.role === 'leader') return
   if (!r.promotable()) return
+  // A follower inside a leader's lease may not start an election of its own (a manual campaign):
+  // its acknowledgement counts toward that lease. Only the leader's transfer overrides it.
+  if (transferStamp === undefined && r.inLease()) return
   if (hasUnappliedConfChanges(r)) return
-  if (r.cfg.preVote && !transfer) campaign(r, 'pre')
-  else campaign(r, transfer ? 'transfer' : 'election')
+  if (transferStamp !== undefined) campaign(r, 'transfer', transferStamp)
+  else campaign(r, r.cfg.preVote ? 'pre' : 'election')
 }
 
 export function hasUnappliedConfChanges(r: Raft): boolean {
@@ -55,7 +59,7 @@ export function hasUnappliedConfChanges(r: Raft): boolean {
   return ents.some((e) => e.type === EntryType.ConfChange)
 }
 
-export function campaign(r: Raft, kind: 'pre' | 'election' | 'transfer'): void {
+export function campaign(r: Raft, kind: 'pre' | 'election' | 'transfer', transferStamp = 0): void {
   let term: number
   let type: MessageType
   if (kind === 'pre') {
@@ -80,7 +84,7 @@ export function campaign(r: Raft, kind: 'pre' | 'election' | 'transfer'): void {
       term,
       index: r.log.lastIndex(),
       logTerm: r.log.lastTerm(),
-      context: kind === 'transfer' ? CAMPAIGN_TRANSFER : undefined,
+      context: kind === 'transfer' ? transferContext(transferStamp) : undefined,
     })
   }
 }

@@ -6,7 +6,7 @@ import { campaign, hup, poll } from './election.js'
 import { type Message, MessageType, NONE, type Snapshot } from './messages.js'
 import type { Raft } from './raft.js'
 import { readKey } from './read-only.js'
-import { ReadMode } from './read-types.js'
+import { PROBE_HEADER, PROBE_TAG, ReadMode } from './read-types.js'
 import { dropRead } from './reads.js'
 
 export function stepCandidate(r: Raft, m: Message): void {
@@ -39,6 +39,7 @@ export function stepCandidate(r: Raft, m: Message): void {
 }
 
 function handleFromLeader(r: Raft, m: Message): void {
+  r.sinceLeader = 0
   // To a witness: every data member holds the log up to here, so it may drop that much.
   if (m.dataMatch !== undefined) r.witnessSafeIndex = Math.max(r.witnessSafeIndex, m.dataMatch)
   if (m.type === MessageType.App) handleAppend(r, m)
@@ -67,7 +68,8 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead, term: 0 })
       return
     case MessageType.TimeoutNow:
-      hup(r, true)
+      // Without a stamp, the campaign is one that no follower in a lease honours.
+      hup(r, m.index ?? Number.NEGATIVE_INFINITY)
       return
     case MessageType.ReadIndex:
       if (m.from === r.id && r.faults.leaseAfterStepDown && m.index === ReadMode.Lease) {
@@ -116,6 +118,7 @@ export function handleAppend(r: Raft, m: Message): void {
 }
 
 export function handleHeartbeat(r: Raft, m: Message): void {
+  if (m.index !== undefined && m.index > r.leaderStamp) r.leaderStamp = m.index
   r.log.commitTo(Math.min(m.commit ?? 0, r.log.lastIndex()))
   r.send({ type: MessageType.HeartbeatResp, to: m.from, index: m.index, context: m.context })
 }
@@ -129,13 +132,23 @@ export function handleSnapshotChunk(r: Raft, m: Message): void {
     r.send({ type: MessageType.AppResp, to: m.from, index: r.log.committed })
     return
   }
+  // Each replica serializes its own snapshot, so bytes differ between leaders at one index: a
+  // transfer is one sender's, in one term, of one size. On any change, restart from offset 0.
   const cur = r.incoming
-  if (!cur || cur.meta.index !== meta.index || cur.meta.term !== meta.term) {
+  const same =
+    cur !== null &&
+    cur.from === m.from &&
+    cur.term === m.term &&
+    cur.total === c.total &&
+    cur.meta.index === meta.index &&
+    cur.meta.term === meta.term
+  if (!same) {
     if (c.offset !== 0) {
+      r.incoming = null
       r.send({ type: MessageType.SnapResp, to: m.from, index: meta.index, rejectHint: 0, reject: true })
       return
     }
-    r.incoming = { meta, total: c.total, parts: [], received: 0 }
+    r.incoming = { from: m.from, term: m.term, meta, total: c.total, parts: [], received: 0 }
   }
   const inc = r.incoming!
   if (c.offset !== inc.received) {
@@ -171,6 +184,12 @@ export function restore(r: Raft, s: Snapshot): boolean {
   return true
 }
 
+function isOwnProbe(r: Raft, ctx: Uint8Array): boolean {
+  const id = new TextEncoder().encode(r.id)
+  if (ctx[0] !== PROBE_TAG || ctx.length !== PROBE_HEADER + id.length) return false
+  return id.every((b, i) => ctx[PROBE_HEADER + i] === b)
+}
+
 export function handleReadIndexResp(r: Raft, m: Message): void {
   const ctx = m.context ?? new Uint8Array(0)
   const key = readKey(ctx)
@@ -181,5 +200,7 @@ export function handleReadIndexResp(r: Raft, m: Message): void {
     if (!r.freshness || r.freshness.tick < sentAt) r.freshness = { index, tick: sentAt }
     return
   }
+  // A reply to a probe we no longer know (a previous run's, or one we gave up on) proves nothing.
+  if (isOwnProbe(r, ctx)) return
   r.readStates.push({ index: m.index ?? 0, context: ctx, lease: m.reject === false })
 }

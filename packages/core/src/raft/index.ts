@@ -10,7 +10,7 @@ export {
   encodeConfChange,
   isJoint,
 } from './confchange.js'
-export type { RaftConfig, RaftFaults } from './config.js'
+export { maxLeaseTicks, type RaftConfig, type RaftFaults } from './config.js'
 export { RaftError, type RaftErrorCode } from './errors.js'
 export { type LogStorage, MemoryLog } from './log-storage.js'
 export * from './messages.js'

@@ -3,11 +3,19 @@
 
 import { applyConfChange, type ConfChange, decodeConfChange } from './confchange.js'
 import { RaftError } from './errors.js'
-import { type Entry, EntryType, type Message, MessageType, NONE, type PeerId } from './messages.js'
+import {
+  type ConfState,
+  type Entry,
+  EntryType,
+  type Message,
+  MessageType,
+  NONE,
+  type PeerId,
+} from './messages.js'
 import type { Progress } from './progress.js'
 import { jointValue, jointVote } from './quorum.js'
 import type { Raft } from './raft.js'
-import { answerRead, leaderReadIndex, releasePendingReads, transferTo } from './reads.js'
+import { answerRead, leaderReadIndex, releasePendingReads, sendTimeoutNow, transferTo } from './reads.js'
 import { bcastAppend, bcastHeartbeat, sendAppend, sendSnapshotChunk } from './replication.js'
 
 export function stepLeader(r: Raft, m: Message): void {
@@ -77,13 +85,22 @@ export function leaderPropose(r: Raft, m: Message): void {
 
 export function confChangeRefusal(r: Raft, data: Uint8Array): string | undefined {
   if (r.pendingConfIndex > r.log.applied) return 'a configuration change is still being applied'
+  let next: ConfState
   let cc: ConfChange
   try {
     cc = decodeConfChange(data)
-    applyConfChange(r.conf, cc)
+    next = applyConfChange(r.conf, cc)
   } catch (err) {
     return (err as Error).message
   }
+  // Leaving a joint configuration is automatic and was checked on entering it.
+  if (cc.changes.length === 0) return undefined
+  // A witness cannot bring a data voter up to date: some data voter of the new configuration
+  // must already hold the committed log, or a witness leader could wait on a snapshot forever.
+  const holdsLog = next.voters.some(
+    (id) => !next.witnesses.includes(id) && (r.progress.get(id)?.match ?? 0) >= r.log.committed,
+  )
+  if (!holdsLog) return 'the change leaves no data voter that holds the committed log'
   return undefined
 }
 
@@ -144,9 +161,7 @@ export function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
     // A follower that was paused may have missed a commit index advance: tell it now.
     if (!sent && wasPaused) sendAppend(r, m.from)
   }
-  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {
-    r.send({ type: MessageType.TimeoutNow, to: m.from })
-  }
+  if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from)
 }
 
 export function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void {
@@ -157,7 +172,8 @@ export function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void
   if (pr.state === 'snapshot') {
     const stalls = (r.snapshotStall.get(m.from) ?? 0) + 1
     r.snapshotStall.set(m.from, stalls)
-    if (!pr.snapshotAcked && stalls >= 3) sendSnapshotChunk(r, m.from, pr)
+    // No progress for three heartbeats: the chunk in flight (or its reply) was lost.
+    if (stalls >= 3) sendSnapshotChunk(r, m.from, pr)
   } else if (pr.match < r.log.lastIndex()) {
     sendAppend(r, m.from)
   }
@@ -166,22 +182,19 @@ export function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void
   if (!acks) return
   const votes = new Map<PeerId, boolean>([...acks].map((id) => [id, true]))
   if (jointVote(r.conf.voters, r.conf.outgoing, votes) !== 'won') return
-  for (const read of r.readOnly.advance(m.context)) {
-    for (const request of read.requests) answerRead(r, request, read.index, false)
-  }
+  for (const read of r.readOnly.advance(m.context)) answerRead(r, read.request, read.index, false)
 }
 
 export function handleSnapshotResponse(r: Raft, m: Message, pr: Progress): void {
   pr.recentActive = true
   if (pr.state !== 'snapshot' || m.index !== pr.pendingSnapshot) return
-  r.snapshotStall.set(m.from, 0)
   if (m.reject) {
     pr.snapshotOffset = 0
-    pr.snapshotAcked = true
     sendSnapshotChunk(r, m.from, pr)
     return
   }
-  pr.snapshotAcked = true
+  // Only an offset that moves forward acknowledges the chunk in flight: a duplicated or late
+  // reply must not stop the resend of a chunk that may be lost.
   const offset = m.rejectHint ?? 0
   if (offset > pr.snapshotOffset) {
     pr.snapshotOffset = offset

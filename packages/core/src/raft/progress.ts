@@ -17,7 +17,6 @@ export class Progress {
   /** Snapshot state: the index of the snapshot being sent and the offset acknowledged so far. */
   pendingSnapshot = 0
   snapshotOffset = 0
-  snapshotAcked = false
   /** The leader tick stamped on the newest heartbeat this follower acknowledged (lease). */
   leaseAckTick = Number.NEGATIVE_INFINITY
   readonly inflights: Inflights
@@ -45,7 +44,6 @@ export class Progress {
     this.resetState('snapshot')
     this.pendingSnapshot = index
     this.snapshotOffset = 0
-    this.snapshotAcked = true
   }
 
   private resetState(state: ProgressState): void {

@@ -26,7 +26,15 @@ import { Progress } from './progress.js'
 import { jointValue, jointVote } from './quorum.js'
 import { RaftLog } from './raft-log.js'
 import { ReadOnlyQueue, readKey } from './read-only.js'
-import { type Freshness, isTransfer, PROBE_TAG, ReadMode, type ReadState, type Role } from './read-types.js'
+import {
+  type Freshness,
+  PROBE_HEADER,
+  PROBE_TAG,
+  ReadMode,
+  type ReadState,
+  type Role,
+  transferStamp,
+} from './read-types.js'
 import { abortLeaderTransfer, transferTo } from './reads.js'
 import { bcastAppend } from './replication.js'
 
@@ -56,9 +64,22 @@ export class Raft {
   electionElapsed = 0
   heartbeatElapsed = 0
   randomizedElectionTimeout = 0
-  /** After a restart, refuse votes for one election timeout: a lease may still count on us. */
-  bootQuiet = true
+  /**
+   * Ticks since a leader last spoke to us. Votes are refused while it is below electionTick: a
+   * lease may count on us. It starts at 0, so a restarted peer refuses votes for one election
+   * timeout too; only a leader's message resets it (not our own campaign).
+   */
+  sinceLeader = 0
+  /**
+   * Newest heartbeat stamp (the leader's tick) we acknowledged from this term's leader: a
+   * transfer vote carrying an older transfer stamp belongs to a transfer the leader gave up.
+   * Infinite after a restart: what we acknowledged before is lost, so no transfer vote of the
+   * term we restarted in is honoured.
+   */
+  leaderStamp = Number.POSITIVE_INFINITY
   leadTransferee: PeerId = NONE
+  /** Leader: our tick when the current transfer began; heartbeats carry it while it lasts. */
+  transferStamp = 0
   pendingConfIndex = 0
   leaderTicks = 0
   /** Lease acks older than this tick do not count (set when a transfer is aborted). */
@@ -76,14 +97,26 @@ export class Raft {
   pendingReads: Message[] = []
   probes = new Map<string, number>()
   probeSeq = 0
+  /** Distinguishes this run's probes from a previous run's (whose replies may still arrive). */
+  readonly probeNonce: number
   lastProbeTick = Number.NEGATIVE_INFINITY
-  incoming: { meta: Snapshot['meta']; total: number; parts: Uint8Array[]; received: number } | null = null
+  /** The snapshot being received in chunks, and from whom. */
+  incoming: {
+    from: PeerId
+    term: number
+    meta: Snapshot['meta']
+    total: number
+    parts: Uint8Array[]
+    received: number
+  } | null = null
   snapshotStall = new Map<PeerId, number>()
 
   constructor(config: RaftConfig) {
     this.cfg = resolveConfig(config)
     this.id = this.cfg.id
     this.log = new RaftLog(this.cfg.storage, this.cfg.maxApplyBytes)
+    this.probeNonce =
+      Math.floor(this.cfg.random() * 2 ** 26) * 2 ** 26 + Math.floor(this.cfg.random() * 2 ** 26)
     const { hardState, conf } = this.cfg.storage.initialState()
     this.conf = conf
     if (hardState.term > 0 || hardState.commit > 0) {
@@ -94,6 +127,7 @@ export class Raft {
     if (this.cfg.applied > 0) this.log.appliedTo(Math.min(this.cfg.applied, this.log.committed))
     this.rebuildProgress()
     this.becomeFollower(this.term, NONE)
+    this.leaderStamp = Number.POSITIVE_INFINITY
   }
 
   get isWitness(): boolean {
@@ -110,6 +144,7 @@ export class Raft {
     if (this.term !== term) {
       this.term = term
       this.vote = NONE
+      this.leaderStamp = Number.NEGATIVE_INFINITY
     }
     this.lead = NONE
     this.electionElapsed = 0
@@ -191,6 +226,7 @@ export class Raft {
 
   tick(): void {
     this.ticks++
+    this.sinceLeader++
     if (this.role === 'leader') this.tickHeartbeat()
     else this.tickElection()
     this.maybeProbeFreshness()
@@ -198,7 +234,6 @@ export class Raft {
 
   tickElection(): void {
     this.electionElapsed++
-    if (this.electionElapsed >= this.cfg.electionTick) this.bootQuiet = false
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0
       this.step({ type: MessageType.Hup, from: this.id, to: this.id, term: 0 })
@@ -243,7 +278,8 @@ export class Raft {
     const last = this.log.lastIndex()
     let best: PeerId = NONE
     let bestPrio = witness ? Number.NEGATIVE_INFINITY : this.priorityOf(this.id)
-    for (const id of allVoters(this.conf)) {
+    // Incoming voters only: an outgoing one is being removed.
+    for (const id of this.conf.voters) {
       if (id === this.id || this.conf.witnesses.includes(id)) continue
       const pr = this.progress.get(id)
       if (!pr || pr.match !== last || !pr.recentActive) continue
@@ -263,12 +299,15 @@ export class Raft {
     if (every <= 0 || this.isWitness || this.lead === NONE) return
     if (this.ticks - this.lastProbeTick < every) return
     this.lastProbeTick = this.ticks
-    // Tagged with our id: the leader queues reads by context, and every peer probes.
+    // Tagged with our id, and with this run's nonce: a reply to the previous run's probe with the
+    // same sequence number must not prove anything now.
     const id = new TextEncoder().encode(this.id)
-    const ctx = new Uint8Array(9 + id.length)
+    const ctx = new Uint8Array(PROBE_HEADER + id.length)
     ctx[0] = PROBE_TAG
-    new DataView(ctx.buffer).setFloat64(1, ++this.probeSeq)
-    ctx.set(id, 9)
+    const view = new DataView(ctx.buffer)
+    view.setFloat64(1, this.probeNonce)
+    view.setFloat64(9, ++this.probeSeq)
+    ctx.set(id, PROBE_HEADER)
     this.probes.set(readKey(ctx), this.ticks)
     if (this.probes.size > 64) this.probes.delete(this.probes.keys().next().value as string)
     this.step({
@@ -295,11 +334,7 @@ export class Raft {
       // local message or a forwarded request
     } else if (m.term > this.term) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
-        const inLease =
-          this.cfg.checkQuorum &&
-          (this.lead !== NONE || this.bootQuiet) &&
-          this.electionElapsed < this.cfg.electionTick
-        if (!isTransfer(m) && inLease) return
+        if (this.inLease() && !this.honoursTransfer(m)) return
       }
       if (m.type === MessageType.PreVote) {
         // Do not change term for a pre-vote.
@@ -331,7 +366,7 @@ export class Raft {
       learnCommit(this, m)
     switch (m.type) {
       case MessageType.Hup:
-        hup(this, false)
+        hup(this)
         return
       case MessageType.Vote:
       case MessageType.PreVote:
@@ -351,7 +386,25 @@ export class Raft {
     }
   }
 
-  // ---- follower handlers ----
+  /** A leader may still count on our acknowledgement: refuse votes (check-quorum). */
+  inLease(): boolean {
+    if (!this.cfg.checkQuorum) return false
+    return this.role === 'leader' || this.sinceLeader < this.cfg.electionTick
+  }
+
+  /**
+   * A transfer vote overrides the lease only for a transfer our leader had not given up when we
+   * last acknowledged it: its stamp must be at least the newest heartbeat stamp we acknowledged.
+   */
+  honoursTransfer(m: Message): boolean {
+    const stamp = transferStamp(m)
+    if (stamp === undefined) return false
+    // A candidate two terms ahead: a leader was elected after ours, so our lease has ended.
+    if (m.term > this.term + 1) return true
+    // Our own transfer, still under way: step down for it.
+    if (this.role === 'leader') return m.from === this.leadTransferee && stamp === this.transferStamp
+    return stamp >= this.leaderStamp
+  }
 
   // ---- leader ----
 
@@ -432,7 +485,7 @@ export class Raft {
     // A removed or demoted leader keeps leading (it takes no proposals) until it has handed its
     // log to a caught-up voter: stepping down at once could leave the remaining voters, still in
     // the joint configuration, needing the vote of a peer whose log is longer than theirs.
-    if (this.leadTransferee !== NONE && !allVoters(this.conf).includes(this.leadTransferee))
+    if (this.leadTransferee !== NONE && !this.conf.voters.includes(this.leadTransferee))
       abortLeaderTransfer(this)
     // The quorum changed: the commit index may move, and new members need the log.
     maybeCommit(this)

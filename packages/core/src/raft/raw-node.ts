@@ -199,6 +199,9 @@ export class RawNode {
     }
     if (rd.snapshot) r.log.stableSnapTo(rd.snapshot.meta.index)
     for (const e of this.pendingCommitted) {
+      // A snapshot restored since ready() already holds the configuration up to its index (and
+      // moved `applied` there): an older change on top of it would rewind the membership.
+      if (e.index <= r.log.applied) continue
       if (e.type === EntryType.ConfChange) {
         r.log.appliedTo(e.index)
         r.applyConfChangeEntry(e)

@@ -3,8 +3,9 @@ import type { Message, PeerId } from './messages.js'
 /** A read request waiting for the leader to confirm it still leads (ReadIndex, Raft thesis §6.4). */
 interface PendingRead {
   index: number
-  /** Every request that arrived with this context (contexts from different peers may clash). */
-  requests: Message[]
+  request: Message
+  /** The context this read's heartbeats carry. */
+  ctx: Uint8Array
   acks: Set<PeerId>
 }
 
@@ -14,24 +15,28 @@ export const readKey = (ctx: Uint8Array): string => {
   return s
 }
 
+const HEARTBEAT_TAG = 0xfd
+
 /**
- * The leader's queue of reads. Each read records the commit index when it arrived; once a quorum
- * acknowledges a heartbeat carrying its context (or a later one), the read is safe at that index.
+ * The leader's queue of reads. Each read records the commit index when it arrived and gets a
+ * heartbeat context of the leader's own making: two requests with the same context (a peer that
+ * restarted, or two peers that clash) stay two reads, each answered at its own index. Once a
+ * quorum acknowledges a heartbeat carrying a read's context (or a later one), it is safe.
  */
 export class ReadOnlyQueue {
   private pending = new Map<string, PendingRead>()
   private order: string[] = []
+  private seq = 0
 
-  add(index: number, request: Message): string {
-    const key = readKey(request.context ?? new Uint8Array(0))
-    const existing = this.pending.get(key)
-    if (existing) {
-      existing.requests.push(request)
-    } else {
-      this.pending.set(key, { index, requests: [request], acks: new Set() })
-      this.order.push(key)
-    }
-    return key
+  /** Queues a read; returns the context its heartbeats carry. */
+  add(index: number, request: Message): Uint8Array {
+    const ctx = new Uint8Array(9)
+    ctx[0] = HEARTBEAT_TAG
+    new DataView(ctx.buffer).setFloat64(1, ++this.seq)
+    const key = readKey(ctx)
+    this.pending.set(key, { index, request, ctx, acks: new Set() })
+    this.order.push(key)
+    return ctx
   }
 
   /** Records an ack; returns the acks seen for that context, or undefined if unknown. */
@@ -59,7 +64,7 @@ export class ReadOnlyQueue {
 
   lastContext(): Uint8Array | undefined {
     const key = this.order.at(-1)
-    return key === undefined ? undefined : this.pending.get(key)?.requests[0].context
+    return key === undefined ? undefined : this.pending.get(key)?.ctx
   }
 
   get size(): number {

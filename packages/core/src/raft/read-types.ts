@@ -22,6 +22,22 @@ export interface Freshness {
   tick: number
 }
 
-export const CAMPAIGN_TRANSFER = Uint8Array.of(0x54)
-export const isTransfer = (m: Message) => m.context?.length === 1 && m.context[0] === 0x54
+const TRANSFER_TAG = 0x54
+
+/** The context of a transfer campaign's votes: the tag, then the leader's transfer stamp. */
+export function transferContext(stamp: number): Uint8Array {
+  const ctx = new Uint8Array(9)
+  ctx[0] = TRANSFER_TAG
+  new DataView(ctx.buffer).setFloat64(1, stamp)
+  return ctx
+}
+
+/** The transfer stamp of a transfer campaign's vote request, or undefined for any other. */
+export function transferStamp(m: Message): number | undefined {
+  const c = m.context
+  if (c?.length !== 9 || c[0] !== TRANSFER_TAG) return undefined
+  return new DataView(c.buffer, c.byteOffset, 9).getFloat64(1)
+}
 export const PROBE_TAG = 0xfe
+/** A probe's context: the tag, the run's nonce and the sequence number, then the peer's id. */
+export const PROBE_HEADER = 17

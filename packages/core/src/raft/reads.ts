@@ -27,8 +27,7 @@ export function leaderReadIndex(r: Raft, m: Message): void {
     answerRead(r, m, r.log.committed, true)
     return
   }
-  const ctx = m.context ?? new Uint8Array(0)
-  r.readOnly.add(r.log.committed, m)
+  const ctx = r.readOnly.add(r.log.committed, m)
   r.readOnly.ack(ctx, r.id)
   // Probes wait for the next heartbeat; client reads are confirmed at once.
   if (m.index !== ReadMode.Probe) bcastHeartbeat(r, ctx)
@@ -64,16 +63,23 @@ export function dropRead(_r: Raft, _m: Message): void {
 
 export function transferTo(r: Raft, to: PeerId): void {
   if (r.role !== 'leader') return
-  if (to === r.id || !allVoters(r.conf).includes(to) || r.conf.witnesses.includes(to)) return
+  // Not to an outgoing voter: it is being removed.
+  if (to === r.id || !r.conf.voters.includes(to) || r.conf.witnesses.includes(to)) return
   if (r.leadTransferee === to) return
   abortLeaderTransfer(r)
   r.leadTransferee = to
-  // Followers obey TimeoutNow even within a lease, so the lease ends here.
+  // Followers obey TimeoutNow even within a lease, so the lease ends here. Heartbeats carry the
+  // transfer's stamp until it ends, so followers can tell its votes from a given-up transfer's.
   r.leaseFloor = Number.POSITIVE_INFINITY
+  r.transferStamp = r.ticks
   r.electionElapsed = 0
   const pr = r.progress.get(to)
-  if (pr && pr.match === r.log.lastIndex()) r.send({ type: MessageType.TimeoutNow, to })
+  if (pr && pr.match === r.log.lastIndex()) sendTimeoutNow(r, to)
   else sendAppend(r, to)
+}
+
+export function sendTimeoutNow(r: Raft, to: PeerId): void {
+  r.send({ type: MessageType.TimeoutNow, to, index: r.transferStamp })
 }
 
 export function abortLeaderTransfer(r: Raft): void {

@@ -2,7 +2,7 @@
 // date leases, and snapshots in chunks.
 
 import { allMembers } from './confchange.js'
-import { type Entry, MessageType, type PeerId } from './messages.js'
+import { type Entry, MessageType, NONE, type PeerId } from './messages.js'
 import type { Progress } from './progress.js'
 import type { Raft } from './raft.js'
 
@@ -78,7 +78,6 @@ export function sendSnapshotChunk(r: Raft, to: PeerId, pr: Progress): void {
   // A witness needs only the snapshot's metadata.
   const data = r.conf.witnesses.includes(to) ? new Uint8Array(0) : snap.data
   const chunk = data.subarray(pr.snapshotOffset, pr.snapshotOffset + r.cfg.snapshotChunkBytes)
-  pr.snapshotAcked = false
   r.snapshotStall.set(to, 0)
   r.send({
     type: MessageType.Snap,
@@ -99,8 +98,9 @@ export function bcastHeartbeat(r: Raft, context?: Uint8Array): void {
       to: id,
       // The follower may only commit what it is known to hold.
       commit: Math.min(pr.match, r.log.committed),
-      // The leader's clock at sending: echoed back, it dates the lease.
-      index: r.ticks,
+      // The leader's clock at sending: echoed back, it dates the lease. During a transfer, the
+      // transfer's stamp (see Raft.honoursTransfer); the lease is off until it ends.
+      index: r.leadTransferee === NONE ? r.ticks : r.transferStamp,
       context,
       dataMatch: dataMatchFor(r, id),
     })

@@ -1,12 +1,13 @@
 import type { RaftFaults } from '../raft/config.js'
 import { MemoryLog } from '../raft/log-storage.js'
-import { type ConfState, EntryType, type Message, MessageType } from '../raft/messages.js'
+import { type ConfState, EntryType, type Message, MessageType, type Snapshot } from '../raft/messages.js'
 import { RawNode, type Ready } from '../raft/raw-node.js'
 import { readKey } from '../raft/read-only.js'
 import { EventQueue } from './event-queue.js'
-import { KvStore } from './kv.js'
+import { KvStore, SnapshotCorruptError } from './kv.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
+import { countDelivery, type SimStats } from './stats.js'
 
 export type PeerKind = 'data' | 'witness'
 
@@ -19,6 +20,9 @@ export interface ClusterOptions {
   heartbeatTick: number
   /** Bound on clock drift: every peer's tick period is within tickMs * (1 ± maxDrift). */
   maxDrift: number
+  /** Every peer's clock at one end of the drift bound (else drawn within it). */
+  extremeDrift: boolean
+  snapshotChunkBytes: number
   /** Take a snapshot once this many entries are applied past the last one. */
   snapshotEvery: number
   /** Small values spread entries over many appends, so replication is often partial. */
@@ -29,15 +33,53 @@ export interface ClusterOptions {
 
 type SimEvent =
   | { kind: 'tick'; peer: string; gen: number }
-  | { kind: 'deliver'; msg: Message }
+  | { kind: 'deliver'; msg: Message; sentAt: number; toGen: number }
   | { kind: 'ready'; peer: string; gen: number; rd: Ready }
   | { kind: 'call'; fn: () => void }
+
+/** Extra delay, in [min, max) ms, for matching messages sent before `until`. */
+export interface DelayRule {
+  from?: string
+  to?: string
+  type?: MessageType
+  until: number
+  min: number
+  max: number
+}
 
 export interface NetworkFaults {
   drop: number
   duplicate: number
+  /** Chance that an append is delivered once more, much later (a stale duplicate). */
+  replay?: number
   minDelay: number
   maxDelay: number
+}
+
+/**
+ * Blocked directed links, counted: two overlapping partitions that cut one link keep it cut
+ * until both have healed.
+ */
+export class LinkBlocks {
+  private counts = new Map<string, number>()
+
+  add(link: string): void {
+    this.counts.set(link, (this.counts.get(link) ?? 0) + 1)
+  }
+
+  delete(link: string): void {
+    const n = (this.counts.get(link) ?? 0) - 1
+    if (n > 0) this.counts.set(link, n)
+    else this.counts.delete(link)
+  }
+
+  has(link: string): boolean {
+    return this.counts.has(link)
+  }
+
+  clear(): void {
+    this.counts.clear()
+  }
 }
 
 /** One simulated peer: its durable log survives a crash; everything else is lost. */
@@ -47,7 +89,11 @@ export class SimPeer {
   gen = 0
   drift: number
   slow = 0
+  /** The driver takes this long over each Ready while messages still arrive (a busy apply loop). */
+  applyDelay = 0
   readyInFlight = false
+  /** Numbers this peer's client reads: its read contexts. */
+  readSeq = 0
   checkedCommit = 0
   readWaiters = new Map<string, (index: number, lease: boolean) => void>()
   applyWaiters: { index: number; fn: () => void }[] = []
@@ -79,8 +125,21 @@ export class Cluster {
   readonly traceLines: string[] = []
   net: NetworkFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 }
   /** Directed links that drop everything: "from>to". */
-  readonly blocked = new Set<string>()
+  readonly blocked = new LinkBlocks()
+  delays: DelayRule[] = []
+  /** Checks run after every Ready a peer has handled (configuration agreement, etc.). */
+  readonly afterReady: ((peer: SimPeer) => void)[] = []
+  /** Checks run after every step of a leader (leases). */
+  readonly afterLeaderStep: ((peer: SimPeer) => void)[] = []
   steps = 0
+  /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
+  readonly stats: SimStats = {
+    chunkedSnapshots: 0,
+    snapshotsDuringReady: 0,
+    repliesAcrossRestart: 0,
+    lateTransferVotes: 0,
+    replayedAppends: 0,
+  }
   /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
   onNewLeader: ((peer: SimPeer) => void) | null = null
   /** Crash point between the durable write of a Ready and its first message: return true to crash there. */
@@ -91,7 +150,9 @@ export class Cluster {
   constructor(readonly opts: ClusterOptions) {
     this.safety = new SafetyChecker(() => this.now)
     for (const p of opts.peers) {
-      const drift = (opts.rng.next() * 2 - 1) * opts.maxDrift
+      const drift = opts.extremeDrift
+        ? (opts.rng.chance(0.5) ? 1 : -1) * opts.maxDrift
+        : (opts.rng.next() * 2 - 1) * opts.maxDrift
       this.peers.set(p.id, new SimPeer(p.id, p.kind, p.priority, opts.initialConf, drift))
     }
     for (const peer of this.peers.values()) this.start(peer)
@@ -138,7 +199,9 @@ export class Cluster {
         const peer = this.peers.get(m.to)
         if (!peer?.node || this.blocked.has(`${m.from}>${m.to}`)) return
         if (this.opts.trace) this.trace(`${m.from} -> ${m.to} ${describe(m)}`)
+        const hadSnapshot = peer.node.raft.log.unstableSnapshot !== null
         peer.node.step(m)
+        countDelivery(this.stats, this, peer, ev, hadSnapshot)
         this.afterStep(peer)
         return
       }
@@ -156,6 +219,10 @@ export class Cluster {
     }
   }
 
+  private genOf(id: string): number {
+    return this.peers.get(id)?.gen ?? 0
+  }
+
   private tickPeriod(peer: SimPeer): number {
     return this.opts.tickMs * (1 + peer.drift)
   }
@@ -163,17 +230,18 @@ export class Cluster {
   start(peer: SimPeer): void {
     peer.gen++
     const snap = peer.log.snapshot()
-    peer.kv = peer.kind === 'data' ? KvStore.restore(snap.data) : new KvStore()
+    peer.kv = peer.kind === 'data' ? this.restoreKv(peer, snap) : new KvStore()
     peer.node = new RawNode({
       id: peer.id,
       storage: peer.log,
       random: () => this.opts.rng.next(),
       electionTick: this.opts.electionTick,
       heartbeatTick: this.opts.heartbeatTick,
+      maxClockDrift: this.opts.maxDrift,
       applied: snap.meta.index,
       maxSizePerMsg: this.opts.maxSizePerMsg,
       maxInflightMsgs: 8,
-      snapshotChunkBytes: 512,
+      snapshotChunkBytes: this.opts.snapshotChunkBytes,
       witnessCompactEntries: 8,
       priority: (id) => this.peers.get(id)?.priority ?? 1,
       witness: peer.kind === 'witness',
@@ -206,6 +274,7 @@ export class Cluster {
     if (!node) return
     if (node.raft.role === 'leader') {
       this.safety.onLeader(peer.id, node)
+      for (const check of this.afterLeaderStep) check(peer)
       if (this.lastLeaderTerm.get(peer.id) !== node.raft.term) {
         this.lastLeaderTerm.set(peer.id, node.raft.term)
         this.onNewLeader?.(peer)
@@ -219,9 +288,14 @@ export class Cluster {
       this.trace(
         `${peer.id} is ${rd.softState.role} (term ${node.raft.term}, leader ${rd.softState.lead || '-'})`,
       )
-    if (peer.slow > 0) {
+    if (peer.slow + peer.applyDelay > 0) {
       peer.readyInFlight = true
-      this.queue.push(this.now + peer.slow, { kind: 'ready', peer: peer.id, gen: peer.gen, rd })
+      this.queue.push(this.now + peer.slow + peer.applyDelay, {
+        kind: 'ready',
+        peer: peer.id,
+        gen: peer.gen,
+        rd,
+      })
       return
     }
     this.handleReady(peer, rd)
@@ -233,8 +307,9 @@ export class Cluster {
     const node = peer.node!
     const log = peer.log
     if (rd.snapshot) {
+      if (rd.snapshot.data.length > this.opts.snapshotChunkBytes) this.stats.chunkedSnapshots++
       log.applySnapshot(rd.snapshot)
-      if (peer.kind === 'data') peer.kv = KvStore.restore(rd.snapshot.data)
+      if (peer.kind === 'data') peer.kv = this.restoreKv(peer, rd.snapshot)
       else peer.kv.applied = rd.snapshot.meta.index
       this.trace(`${peer.id} installs snapshot at ${rd.snapshot.meta.index}`)
     }
@@ -269,8 +344,22 @@ export class Cluster {
     for (const rs of rd.readStates) peer.readWaiters.get(readKey(rs.context))?.(rs.index, rs.lease)
     node.advance()
     this.checkCommit(peer, node)
+    for (const check of this.afterReady) check(peer)
     if (peer.kind === 'data') this.maybeSnapshot(peer)
     this.runApplyWaiters(peer)
+  }
+
+  /** A snapshot that fails to restore was stitched or corrupted on the way: a violation. */
+  private restoreKv(peer: SimPeer, snap: Snapshot): KvStore {
+    try {
+      return KvStore.restore(snap.data)
+    } catch (err) {
+      if (!(err instanceof SnapshotCorruptError)) throw err
+      this.safety.report(`${peer.id} installed a corrupt snapshot at ${snap.meta.index}: ${err.message}`)
+      const kv = new KvStore()
+      kv.applied = snap.meta.index
+      return kv
+    }
   }
 
   private checkCommit(peer: SimPeer, node: RawNode): void {
@@ -287,8 +376,10 @@ export class Cluster {
     const applied = peer.kv.applied
     if (applied - peer.log.firstIndex() + 1 < this.opts.snapshotEvery || applied > peer.log.lastIndex())
       return
+    // Raft's membership is the one at the state machine's index only when both agree.
+    if (node.raft.log.applied !== applied) return
     const meta = { index: applied, term: peer.log.term(applied), conf: node.raft.conf }
-    peer.log.createSnapshot(meta, peer.kv.serialize())
+    peer.log.createSnapshot(meta, peer.kv.serialize(peer.id))
     this.trace(`${peer.id} snapshots at ${applied}`)
   }
 
@@ -303,12 +394,26 @@ export class Cluster {
   send(m: Message): void {
     const rng = this.opts.rng
     if (this.blocked.has(`${m.from}>${m.to}`)) return
+    if (this.delays.length > 16) this.delays = this.delays.filter((d) => d.until >= this.now)
     if (rng.chance(this.net.drop)) return
     const copies = rng.chance(this.net.duplicate) ? 2 : 1
     for (let i = 0; i < copies; i++) {
       const slow = (this.peers.get(m.from)?.slow ?? 0) + (this.peers.get(m.to)?.slow ?? 0)
-      const delay = this.net.minDelay + rng.next() * (this.net.maxDelay - this.net.minDelay) + slow
-      this.queue.push(this.now + delay, { kind: 'deliver', msg: m })
+      let delay = this.net.minDelay + rng.next() * (this.net.maxDelay - this.net.minDelay) + slow
+      for (const d of this.delays) {
+        if (d.until < this.now || (d.from && d.from !== m.from) || (d.to && d.to !== m.to)) continue
+        if (d.type === undefined || d.type === m.type) delay += d.min + rng.next() * (d.max - d.min)
+      }
+      this.queue.push(this.now + delay, {
+        kind: 'deliver',
+        msg: m,
+        sentAt: this.now,
+        toGen: this.genOf(m.to),
+      })
+    }
+    if (this.net.replay && m.type === MessageType.App && rng.chance(this.net.replay)) {
+      const at = this.now + 20 + rng.next() * 230
+      this.queue.push(at, { kind: 'deliver', msg: m, sentAt: this.now, toGen: this.genOf(m.to) })
     }
   }
 

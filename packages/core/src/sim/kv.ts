@@ -13,6 +13,20 @@ export interface KvValue {
   index: number
 }
 
+export class SnapshotCorruptError extends Error {
+  readonly code = 'ERR_SNAPSHOT_CORRUPT'
+  constructor(size: number) {
+    super(`snapshot of ${size} bytes fails its checksum`)
+  }
+}
+
+/** FNV-1a, 32 bits. */
+function checksum(bytes: Uint8Array): number {
+  let h = 0x811c9dc5
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0
+  return h
+}
+
 export const encodeKvWrite = (w: KvWrite): Uint8Array => encodeCbor([w.op, w.key, w.value])
 
 export function decodeKvWrite(data: Uint8Array): KvWrite | null {
@@ -54,18 +68,36 @@ export class KvStore {
     return this.ops.get(op)
   }
 
-  serialize(): Uint8Array {
-    return encodeCbor([
+  /**
+   * The state, then bytes of this replica's own (as a real index's serialization differs between
+   * replicas at one index), then a checksum over all of it: a snapshot stitched from two
+   * replicas' bytes fails to restore.
+   */
+  serialize(replica: string): Uint8Array {
+    const seed = checksum(new TextEncoder().encode(replica))
+    const own = new Uint8Array(200 + (seed % 600)).fill(seed & 0xff)
+    const body = encodeCbor([
       this.applied,
       [...this.data.entries()].map(([k, v]) => [k, v.value, v.index]),
       [...this.ops],
+      replica,
+      own,
     ])
+    const out = new Uint8Array(body.length + 4)
+    out.set(body)
+    new DataView(out.buffer).setUint32(body.length, checksum(body))
+    return out
   }
 
+  /** Throws SnapshotCorruptError if the bytes are not one replica's whole snapshot. */
   static restore(bytes: Uint8Array): KvStore {
     const kv = new KvStore()
     if (bytes.length === 0) return kv
-    const [applied, data, ops] = decodeCbor<[number, [string, string, number][], [string, number][]]>(bytes)
+    if (bytes.length < 4) throw new SnapshotCorruptError(bytes.length)
+    const body = bytes.subarray(0, bytes.length - 4)
+    const sum = new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getUint32(bytes.length - 4)
+    if (checksum(body) !== sum) throw new SnapshotCorruptError(bytes.length)
+    const [applied, data, ops] = decodeCbor<[number, [string, string, number][], [string, number][]]>(body)
     kv.applied = applied
     for (const [k, value, index] of data) kv.data.set(k, { value, index })
     for (const [op, index] of ops) kv.ops.set(op, index)

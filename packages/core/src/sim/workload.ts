@@ -37,7 +37,6 @@ export class Workload {
   readonly ackedWrites: AckedWrite[] = []
   readonly readsByKind: Record<ReadKind, number> = { readindex: 0, lease: 0, stale: 0, underLease: 0 }
   private nextOpId = 1
-  private ctxSeq = 0
   private cachedLeader: string | null = null
   private running = true
 
@@ -122,10 +121,14 @@ export class Workload {
     })
   }
 
-  private context(): Uint8Array {
+  /**
+   * Each peer numbers its own reads (across restarts, so a late reply never matches a new read):
+   * contexts of different peers clash, and the leader must answer each at its own index.
+   */
+  private context(peer: SimPeer): Uint8Array {
     const ctx = new Uint8Array(5)
     ctx[0] = 0x01
-    new DataView(ctx.buffer).setUint32(1, ++this.ctxSeq)
+    new DataView(ctx.buffer).setUint32(1, ++peer.readSeq)
     return ctx
   }
 
@@ -139,7 +142,7 @@ export class Workload {
     }
     const key = this.rng.pick(KEYS)
     const call = this.cluster.now
-    const ctx = this.context()
+    const ctx = this.context(peer)
     const ctxKey = readKey(ctx)
     let finished = false
     const gen = peer.gen
@@ -214,7 +217,7 @@ export class Workload {
     if (witness?.node) {
       let served = true
       try {
-        witness.node.readIndex(this.context())
+        witness.node.readIndex(this.context(witness))
       } catch (err) {
         if (err instanceof RaftError && err.code === 'ERR_WITNESS') served = false
         else throw err

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TestNet } from './harness.js'
+import { MessageType, TestNet } from './harness.js'
 
 describe('leader election (Raft §5.2)', () => {
   it('elects one leader and every peer follows it', () => {
@@ -105,6 +105,32 @@ describe('check-quorum', () => {
     net.stabilize()
     expect(net.leader()).toBe('a')
     expect(net.raft('b').vote).toBe('a')
+  })
+
+  it('a manual campaign inside a lease neither starts nor lets the peer grant other votes', () => {
+    const net = new TestNet(['a', 'b', 'c'])
+    net.warm()
+    net.elect('a')
+    net.tickAll(2)
+    const term = net.raft('a').term
+    // c acknowledged a's heartbeat a moment ago: its own vote counts toward a's lease.
+    net.isolate('c')
+    net.peer('c').node.campaign()
+    net.stabilize()
+    expect(net.raft('c').role).toBe('follower')
+    expect(net.raft('c').lead).toBe('a')
+    // b's vote request reaches c: c acknowledged a's heartbeat a moment ago, so it must refuse.
+    const last = net.raft('b').log.lastIndex()
+    net.peer('c').node.step({
+      type: MessageType.Vote,
+      from: 'b',
+      to: 'c',
+      term: term + 1,
+      index: last,
+      logTerm: net.raft('b').log.term(last),
+    })
+    expect(net.raft('c').term).toBe(term)
+    expect(net.raft('c').vote).not.toBe('b')
   })
 
   it('a restarted peer refuses votes for one election timeout (a lease may count on it)', () => {

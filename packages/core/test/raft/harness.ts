@@ -34,6 +34,8 @@ export class TestNet {
   readonly cut = new Set<string>()
   /** Every message delivered, for assertions about traffic. */
   readonly delivered: Message[] = []
+  /** Peers whose Ready loop a test drives by hand: stabilize() leaves them alone. */
+  readonly manual = new Set<string>()
   /** Optional filter: return false to drop a message. */
   filter: ((m: Message) => boolean) | null = null
   private queue: Message[] = []
@@ -139,7 +141,7 @@ export class TestNet {
   stabilize(): void {
     for (let rounds = 0; rounds < 100_000; rounds++) {
       let moved = false
-      for (const p of this.peers.values()) moved = this.process(p) || moved
+      for (const p of this.peers.values()) if (!this.manual.has(p.id)) moved = this.process(p) || moved
       const batch = this.queue
       this.queue = []
       for (const m of batch) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MessageType } from '../../src/raft/messages.js'
+import { type Message, MessageType } from '../../src/raft/messages.js'
 import { TestNet } from './harness.js'
 
 const ctx = (n: number) => Uint8Array.of(1, n)
@@ -95,6 +95,44 @@ describe('lease reads', () => {
     expect(ticks).toBeLessThan(10)
   })
 
+  it('ends before a rival commits, with clocks at the drift bound and any election timeout', () => {
+    for (const electionTick of [10, 16, 22, 30, 45]) {
+      // The leader's clock runs 5% slow, the followers' 5% fast; b times out as early as it may.
+      let bFirst = false
+      const net = new TestNet(['a', 'b', 'c'], {
+        config: (id) => ({ electionTick, random: () => (id === 'b' && bFirst ? 0 : 0.99) }),
+      })
+      for (let i = 0; i < electionTick; i++) net.tickAll(1)
+      net.elect('a')
+      net.propose('a', 'x')
+      bFirst = true
+      net.raft('b').resetRandomizedElectionTimeout()
+      // At time 0, a's heartbeat is acknowledged by b and c; then a is cut off.
+      net.tick('a')
+      net.stabilize()
+      expect(net.raft('a').leaseValid()).toBe(true)
+      net.isolate('a')
+      const period: Record<string, number> = { a: 1.05, b: 0.95, c: 0.95 }
+      const next: Record<string, number> = { a: 1.05, b: 1e-9, c: 0 }
+      let now = 0
+      while (net.raft('b').role !== 'leader' || !net.appliedText('b').includes('y')) {
+        const id = ['c', 'b', 'a'].reduce((x, y) => (next[y] < next[x] ? y : x))
+        now = next[id]
+        next[id] += period[id]
+        net.tick(id)
+        net.stabilize()
+        if (net.raft('b').role === 'leader' && !net.appliedText('b').includes('y')) net.propose('b', 'y')
+        expect(now, `electionTick ${electionTick}`).toBeLessThan(10 * electionTick)
+      }
+      // b committed y at `now`: a must no longer answer lease reads.
+      while (next.a <= now) {
+        net.tick('a')
+        next.a += period.a
+      }
+      expect(net.raft('a').leaseValid(), `electionTick ${electionTick}`).toBe(false)
+    }
+  })
+
   it('is dropped on step-down and when leadership transfer starts', () => {
     const net = new TestNet(['a', 'b', 'c'])
     net.warm()
@@ -145,6 +183,62 @@ describe('freshness proofs for bounded-staleness reads', () => {
     expect(after).toEqual(before)
     expect(net.raft('c').ticks - after.tick).toBeGreaterThanOrEqual(8)
     expect(after.index).toBeLessThan(net.raft('a').log.committed)
+  })
+
+  it("a late reply to the previous run's probe proves nothing after a restart", () => {
+    // Each run of c draws a different nonce; election timeouts stay predictable.
+    let runs = 0
+    const net = new TestNet(['a', 'b', 'c'], {
+      config: (id) => {
+        if (id !== 'c') return {}
+        const run = ++runs
+        let calls = 0
+        return { random: () => (++calls <= 2 ? run / 10 : 0.99) }
+      },
+    })
+    net.warm()
+    net.elect('a')
+    net.propose('a', 'x')
+    // c's first probe of this run: a answers at the current commit index; the reply is held.
+    const held: Message[] = []
+    net.filter = (m) => {
+      if (m.type === MessageType.ReadIndexResp && m.to === 'c') held.push(m)
+      return m.type !== MessageType.ReadIndexResp || m.to !== 'c'
+    }
+    net.restart('c')
+    net.tickAll(3)
+    expect(held.length).toBeGreaterThan(0)
+    const stale = held[0]
+    // Writes are acknowledged; c restarts again and sends its first probe anew, unanswered.
+    net.propose('a', 'y')
+    net.propose('a', 'z')
+    net.restart('c')
+    net.filter = (m) => !(m.type === MessageType.ReadIndex && m.from === 'c')
+    net.tickAll(2)
+    expect(net.raft('c').probes.size).toBeGreaterThan(0)
+    net.peer('c').node.step(stale)
+    const proof = net.peer('c').node.freshness()
+    expect(proof === null || proof.index >= net.raft('a').log.committed).toBe(true)
+  })
+
+  it('two requests with one context are answered each at its own read index', () => {
+    const net = new TestNet(['a', 'b', 'c'], { config: () => ({ freshnessProbeTicks: 0 }) })
+    net.warm()
+    net.elect('a')
+    net.propose('a', 'x')
+    // Heartbeat acknowledgements are held back, so the first request stays queued.
+    net.filter = (m) => m.type !== MessageType.HeartbeatResp
+    net.peer('c').node.readIndex(ctx(9))
+    net.stabilize()
+    const first = net.raft('a').log.committed
+    net.propose('a', 'y')
+    net.peer('c').node.readIndex(ctx(9))
+    net.stabilize()
+    const second = net.raft('a').log.committed
+    expect(second).toBeGreaterThan(first)
+    net.filter = null
+    net.tickAll(1)
+    expect(net.peer('c').readStates.map((r) => r.index)).toEqual([first, second])
   })
 
   it('with the deliberately broken rule, a follower claims freshness without a proof', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { resolveConfig } from '../../src/raft/config.js'
+import { maxLeaseTicks, resolveConfig } from '../../src/raft/config.js'
 import { Inflights } from '../../src/raft/inflights.js'
 import { MemoryLog } from '../../src/raft/log-storage.js'
 import { Progress } from '../../src/raft/progress.js'
@@ -70,11 +70,36 @@ describe('configuration', () => {
     witnesses: [],
     autoLeave: false,
   })
-  it('defaults to pre-vote, check-quorum and a lease three ticks shorter than the election timeout', () => {
+  it('defaults to pre-vote, check-quorum, 5% drift and a lease one tick short of the safe bound', () => {
     const c = resolveConfig({ id: 'a', storage, random: Math.random })
     expect(c.preVote).toBe(true)
     expect(c.checkQuorum).toBe(true)
+    expect(c.maxClockDrift).toBe(0.05)
     expect(c.leaseTicks).toBe(7)
+    expect(maxLeaseTicks(10, 0.05)).toBe(8)
+  })
+
+  it('sizes the lease from the drift bound at every election timeout', () => {
+    const base = { id: 'a', storage, random: Math.random }
+    for (const maxClockDrift of [0, 0.01, 0.05, 0.1, 0.3]) {
+      for (let electionTick = 2; electionTick <= 100; electionTick++) {
+        const c = resolveConfig({ ...base, electionTick, maxClockDrift })
+        const limit = maxLeaseTicks(electionTick, maxClockDrift)
+        // A lease of leaseTicks slow-clock ticks ends before (electionTick - 1) fast-clock ticks.
+        expect(limit * (1 + maxClockDrift)).toBeLessThanOrEqual(
+          (electionTick - 1) * (1 - maxClockDrift) + 1e-9,
+        )
+        expect((limit + 1) * (1 + maxClockDrift)).toBeGreaterThan((electionTick - 1) * (1 - maxClockDrift))
+        expect(c.leaseTicks).toBeLessThanOrEqual(limit)
+        expect(() => resolveConfig({ ...base, electionTick, maxClockDrift, leaseTicks: limit + 1 })).toThrow(
+          /leaseTicks/,
+        )
+      }
+    }
+    // The review's cases: electionTick 30 allowed a 27-tick lease by default, 28 at most.
+    expect(resolveConfig({ ...base, electionTick: 30 }).leaseTicks).toBeLessThanOrEqual(26)
+    expect(() => resolveConfig({ ...base, electionTick: 30, leaseTicks: 27 })).toThrow(/leaseTicks/)
+    expect(() => resolveConfig({ ...base, maxClockDrift: 1 })).toThrow(/maxClockDrift/)
   })
 
   it('rejects settings that would be unsafe, naming the field', () => {

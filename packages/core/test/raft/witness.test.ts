@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { emptyConfState } from '../../src/raft/confchange.js'
 import { TestNet } from './harness.js'
 
 const bytes = (s: string) => new TextEncoder().encode(s)
@@ -81,5 +82,31 @@ describe('witnesses', () => {
         expect.objectContaining({ code: 'ERR_WITNESS' }),
       )
     }
+  })
+})
+
+describe('membership with witnesses', () => {
+  it('refuses a change whose data voters all lack the committed log (a witness cannot fill them in)', () => {
+    const net = new TestNet(['a'], { witnesses: ['w'] })
+    net.add('b', emptyConfState())
+    net.warm()
+    net.elect('a')
+    net.isolate('b')
+    net.propose('a', 'x')
+    expect(() =>
+      net.peer('a').node.proposeConfChange({
+        changes: [
+          { type: 'learner', id: 'a' },
+          { type: 'voter', id: 'b' },
+        ],
+      }),
+    ).toThrow(/holds the committed log/)
+    // Adding b first is fine; once it holds the log, a may step back.
+    net.heal()
+    net.peer('a').node.proposeConfChange({ changes: [{ type: 'voter', id: 'b' }] })
+    net.tickAll(4)
+    net.peer('a').node.proposeConfChange({ changes: [{ type: 'learner', id: 'a' }] })
+    net.tickAll(4)
+    expect(net.raft('b').conf.voters).toEqual(['w', 'b'])
   })
 })

@@ -1,0 +1,66 @@
+import { allMembers } from '../raft/confchange.js'
+import type { Cluster, SimPeer } from './cluster.js'
+
+/**
+ * Membership agreement, checked after every Ready: a peer that has applied up to index i holds
+ * the configuration the log defines at i, the same on every peer. A configuration change applied
+ * out of order (say, under a snapshot that already covers it) shows up here.
+ */
+export function watchConfAgreement(cluster: Cluster): void {
+  const confAt = new Map<number, string>()
+  cluster.afterReady.push((peer: SimPeer) => {
+    const raft = peer.node?.raft
+    if (!raft) return
+    const applied = raft.log.applied
+    const conf = JSON.stringify(raft.conf)
+    const known = confAt.get(applied)
+    if (known === undefined) confAt.set(applied, conf)
+    else if (known !== conf)
+      cluster.safety.report(
+        `membership: ${peer.id} holds ${conf} at applied index ${applied}, another peer ${known}`,
+      )
+  })
+}
+
+/**
+ * The lease's promise, checked on every step of a leader: while a leader's lease is valid, no
+ * leader of a later term exists. A lease too long for the drift bound, or a vote that ignores
+ * it, shows up here even when no client read happened to fall in the gap.
+ */
+export function watchLeases(cluster: Cluster): void {
+  cluster.afterLeaderStep.push((peer: SimPeer) => {
+    const raft = peer.node?.raft
+    if (!raft) return
+    for (const other of cluster.peers.values()) {
+      const o = other.node?.raft
+      if (!o || o === raft || o.role !== 'leader' || o.term === raft.term) continue
+      const [older, newer] = o.term < raft.term ? [o, raft] : [raft, o]
+      if (older.leaseValid())
+        cluster.safety.report(
+          `lease: ${newer.id} leads term ${newer.term} while ${older.id} (term ${older.term}) holds a lease`,
+        )
+    }
+  })
+}
+
+/**
+ * Once faults have stopped and the group has settled: no follower is still being sent a snapshot,
+ * and every live member has caught up with the leader's commit index.
+ */
+export function checkSettled(cluster: Cluster): string[] {
+  const leader = cluster.leader()
+  const raft = leader?.node?.raft
+  if (!raft) return []
+  const out: string[] = []
+  for (const id of allMembers(raft.conf)) {
+    const peer = cluster.peers.get(id)
+    if (id === raft.id || !peer?.node) continue
+    const pr = raft.progress.get(id)
+    if (pr?.state === 'snapshot') out.push(`settled: ${id} is still in snapshot state at leader ${raft.id}`)
+    else if (peer.node.raft.log.committed < raft.log.committed)
+      out.push(
+        `settled: ${id} has commit ${peer.node.raft.log.committed}, leader ${raft.id} ${raft.log.committed}`,
+      )
+  }
+  return out
+}

@@ -1,0 +1,193 @@
+import { allVoters, type ConfChangeItem, isJoint } from '../raft/confchange.js'
+import { RaftError } from '../raft/errors.js'
+import type { Cluster, SimPeer } from './cluster.js'
+import type { Rng } from './rng.js'
+
+// Faults the schedule (faults.ts) draws from. Each acts on the cluster through its public
+// surface (links, delays, crash/start, the leader's RawNode), so it can move to another driver.
+
+export function partition(cluster: Cluster, rng: Rng, ids: string[], duration: number): void {
+  const side = new Set(ids.filter(() => rng.chance(0.4)))
+  if (side.size === 0 || side.size === ids.length) return
+  cut(cluster, side, ids, rng.chance(0.3), duration)
+}
+
+/** Blocks links from `side` to the rest (and back, unless one-way) for `duration` ms. */
+function cut(cluster: Cluster, side: Set<string>, ids: string[], oneWay: boolean, duration: number): void {
+  const added: string[] = []
+  for (const a of side) {
+    for (const b of ids) {
+      if (side.has(b)) continue
+      added.push(`${a}>${b}`)
+      if (!oneWay) added.push(`${b}>${a}`)
+    }
+  }
+  for (const link of added) cluster.blocked.add(link)
+  cluster.trace(`partition ${oneWay ? 'one-way from' : 'of'} {${[...side].join(',')}} for ${duration} ms`)
+  cluster.at(cluster.now + duration, () => {
+    for (const link of added) cluster.blocked.delete(link)
+    cluster.trace(`partition of {${[...side].join(',')}} heals`)
+  })
+}
+
+/**
+ * The leader and a minority of the voters lose the rest, while clients keep reading from it
+ * (its lease must end before the majority elects a leader that commits).
+ */
+export function isolateLeaderWithMinority(cluster: Cluster, rng: Rng, ids: string[], duration: number): void {
+  const leader = cluster.leader()
+  if (!leader?.node) return
+  const voters = allVoters(leader.node.raft.conf).filter((id) => id !== leader.id)
+  // A minority of the voters, the leader included: at most floor((n - 1) / 2) of n.
+  const minority = Math.floor(voters.length / 2)
+  const side = new Set([leader.id])
+  for (const id of voters) if (side.size < minority && rng.chance(0.7)) side.add(id)
+  // Clocks at the drift bound the worst way round: the leader's slow, everyone else's fast.
+  const { maxDrift } = cluster.opts
+  for (const p of cluster.peers.values()) p.drift = p === leader ? maxDrift : -maxDrift
+  cut(cluster, side, ids, false, duration)
+}
+
+/** An operator starts elections by hand at one or two followers, inside the leader's lease. */
+export function manualCampaign(cluster: Cluster, rng: Rng): void {
+  const leader = cluster.leader()
+  const peers = [...cluster.peers.values()].filter((p) => p.node && p !== leader)
+  for (let n = rng.int(1, 2); n > 0 && peers.length > 0; n--) {
+    const peer = peers.splice(Math.floor(rng.next() * peers.length), 1)[0]
+    cluster.trace(`${peer.id} campaigns by hand`)
+    peer.node?.campaign()
+  }
+}
+
+/** A follower's driver is busy applying: Readies take long, messages keep arriving. */
+export function slowApply(cluster: Cluster, rng: Rng, duration: number): void {
+  const leader = cluster.leader()
+  const peers = [...cluster.peers.values()].filter((p) => p.node && p !== leader)
+  if (peers.length === 0) return
+  const peer = rng.pick(peers)
+  peer.applyDelay = rng.int(5, 60)
+  cluster.trace(`${peer.id} applies slowly (+${peer.applyDelay} ms) for ${duration} ms`)
+  cluster.at(cluster.now + duration, () => {
+    peer.applyDelay = 0
+  })
+}
+
+export function isolate(cluster: Cluster, ids: string[], id: string, duration: number): void {
+  cut(cluster, new Set([id]), ids, false, duration)
+}
+
+export function crashAndRestart(cluster: Cluster, peer: SimPeer, downMs: number): void {
+  if (!peer.node) return
+  cluster.crash(peer)
+  cluster.at(cluster.now + Math.max(1, downMs), () => {
+    if (!peer.node) cluster.start(peer)
+  })
+}
+
+/**
+ * A follower restarts several times in quick succession while messages to it are slow: replies
+ * to one run's requests (freshness probes) arrive in the next run.
+ */
+export function restartStorm(cluster: Cluster, rng: Rng, faultMs: number): void {
+  const leader = cluster.leader()
+  const peers = [...cluster.peers.values()].filter((p) => p.node && p !== leader && p.kind === 'data')
+  if (peers.length === 0) return
+  const peer = rng.pick(peers)
+  const slowFor = rng.int(200, 600)
+  cluster.delays.push({ to: peer.id, until: cluster.now + slowFor, min: 20, max: rng.pick([60, 120]) })
+  cluster.trace(`restart storm at ${peer.id}; messages to it are slow for ${slowFor} ms`)
+  let at = cluster.now
+  for (let i = rng.int(2, 4); i > 0; i--) {
+    at += rng.int(15, 90)
+    if (at >= faultMs) break
+    cluster.at(at, () => crashAndRestart(cluster, peer, rng.int(1, 15)))
+  }
+}
+
+export function slowDown(cluster: Cluster, peer: SimPeer, ms: number, duration: number): void {
+  peer.slow = ms
+  cluster.trace(`${peer.id} is slow (+${ms} ms) for ${duration} ms`)
+  cluster.at(cluster.now + duration, () => {
+    peer.slow = 0
+  })
+}
+
+/** Asks the leader to hand over to a random voter; returns the old leader and the target. */
+export function transferLeadership(cluster: Cluster, rng: Rng): { from: string; to: string } | undefined {
+  const leader = cluster.leader()
+  if (!leader?.node) return undefined
+  const target = rng.pick(leader.node.raft.conf.voters)
+  cluster.trace(`transfer leadership ${leader.id} -> ${target}`)
+  leader.node.transferLeadership(target)
+  return { from: leader.id, to: target }
+}
+
+/**
+ * A transfer whose campaign votes arrive late, after the leader gave the transfer up and renewed
+ * its lease; then the old leader stops hearing the group while clients still read from it.
+ */
+export function staleTransfer(cluster: Cluster, rng: Rng, ids: string[]): void {
+  const moved = transferLeadership(cluster, rng)
+  if (!moved || moved.from === moved.to) return
+  const { tickMs, electionTick } = cluster.opts
+  const late = electionTick * tickMs * (1 + rng.next() * 1.5)
+  // Everything the transferee sends is late: its votes, and the replies that would tell the
+  // leader about its new term.
+  cluster.delays.push({ from: moved.to, until: cluster.now + late, min: late, max: late * 1.1 })
+  const deafAt = cluster.now + late * (0.8 + rng.next() * 0.3)
+  cluster.at(deafAt, () => {
+    const links = ids.filter((o) => o !== moved.from).map((o) => `${o}>${moved.from}`)
+    for (const l of links) cluster.blocked.add(l)
+    cluster.trace(`${moved.from} hears no one for a while`)
+    cluster.at(cluster.now + rng.int(50, 400), () => {
+      for (const l of links) cluster.blocked.delete(l)
+    })
+  })
+}
+
+/**
+ * Adds, promotes or removes members, keeping each peer in its kind (data or witness). With
+ * `multi`, up to three members change in one joint configuration. With `delayMs`, messages from
+ * the members that change are slow for a while (late votes and replies around the change).
+ */
+export function changeMembership(cluster: Cluster, rng: Rng, multi = false, delayMs = 0): void {
+  const leader = cluster.leader()
+  if (!leader?.node) return
+  const conf = leader.node.raft.conf
+  if (isJoint(conf)) return
+  const voters = allVoters(conf)
+  const options: ConfChangeItem[] = []
+  for (const p of cluster.peers.values()) {
+    const isVoter = voters.includes(p.id)
+    const isLearner = conf.learners.includes(p.id)
+    if (p.kind === 'witness') {
+      options.push(isVoter ? { type: 'remove', id: p.id } : { type: 'witness', id: p.id })
+      continue
+    }
+    if (isVoter) {
+      if (voters.length > 2) options.push({ type: 'remove', id: p.id })
+      options.push({ type: 'learner', id: p.id })
+    } else if (isLearner) {
+      options.push({ type: 'voter', id: p.id }, { type: 'remove', id: p.id })
+    } else {
+      options.push({ type: 'learner', id: p.id }, { type: 'voter', id: p.id })
+    }
+  }
+  if (options.length === 0) return
+  const changes: ConfChangeItem[] = []
+  for (let n = multi ? rng.int(2, 3) : 1; n > 0 && options.length > 0; n--) {
+    const change = options.splice(Math.floor(rng.next() * options.length), 1)[0]
+    if (!changes.some((c) => c.id === change.id)) changes.push(change)
+  }
+  try {
+    leader.node.proposeConfChange({ changes })
+    cluster.trace(`conf change at ${leader.id}: ${changes.map((c) => `${c.type} ${c.id}`).join(', ')}`)
+  } catch (err) {
+    if (!(err instanceof RaftError)) throw err
+    return
+  }
+  if (delayMs > 0) {
+    for (const c of changes)
+      cluster.delays.push({ from: c.id, until: cluster.now + delayMs, min: delayMs / 4, max: delayMs })
+  }
+}

@@ -1,0 +1,229 @@
+import type { Cluster } from './cluster.js'
+import {
+  changeMembership,
+  crashAndRestart,
+  isolate,
+  isolateLeaderWithMinority,
+  manualCampaign,
+  partition,
+  restartStorm,
+  slowApply,
+  slowDown,
+  staleTransfer,
+  transferLeadership,
+} from './fault-actions.js'
+import type { Rng } from './rng.js'
+
+type FaultAction =
+  | 'partition'
+  | 'crash'
+  | 'crashLeader'
+  | 'membership'
+  | 'jointChange'
+  | 'delayedChange'
+  | 'transfer'
+  | 'staleTransfer'
+  | 'isolateLeader'
+  | 'restartStorm'
+  | 'slow'
+  | 'slowApply'
+  | 'campaign'
+  | 'quiet'
+
+interface Profile {
+  weights: Partial<Record<FaultAction, number>>
+  gap: [number, number]
+  /** Chance that a leader crashes between persisting a Ready and sending it. */
+  persistCrash?: number
+  /** Take snapshots this often (entries), so that they race with everything else. */
+  snapshotEvery?: [number, number]
+  /** Chance that an append is delivered again much later. */
+  replay?: number
+  /** Bytes per append: small values send one entry per append. */
+  maxSizePerMsg?: number
+  /** Election timeouts to draw from (default: run-seed's range). */
+  electionTicks?: number[]
+  /** Network delay bounds to draw from (ms). */
+  maxDelays?: number[]
+}
+
+/** Fault profiles: each seed draws one, so that rare interleavings get a fair share of seeds. */
+export const PROFILES: Record<string, Profile> = {
+  mixed: {
+    weights: {
+      partition: 3,
+      crash: 1,
+      crashLeader: 1,
+      membership: 1,
+      jointChange: 1,
+      transfer: 1,
+      slow: 1,
+      quiet: 1,
+    },
+    gap: [40, 400],
+  },
+  // Leaders crash and come back quickly: the situations of Raft's Figure 8.
+  leaderChurn: {
+    weights: { crashLeader: 5, partition: 2, crash: 1, quiet: 1 },
+    gap: [20, 150],
+    persistCrash: 0.15,
+  },
+  // Leadership moves often: leases must end with it.
+  handoffs: { weights: { transfer: 5, partition: 1, slow: 1, quiet: 1 }, gap: [30, 200] },
+  // Leaders often die between making a write durable and sending it (see crashAfterPersist).
+  persistCrash: { weights: { crashLeader: 1, partition: 1, quiet: 3 }, gap: [50, 300], persistCrash: 0.35 },
+  // Transfers and membership changes whose votes and replies arrive long after.
+  lateVotes: {
+    weights: { staleTransfer: 4, delayedChange: 2, transfer: 1, campaign: 1, partition: 1, quiet: 1 },
+    gap: [60, 300],
+  },
+  // The leader loses the majority with a minority; clients keep reading from it.
+  // Long election timeouts leave the lease the least margin; a fast network elects quickly.
+  // Followers also start elections by hand inside the lease.
+  leaseEdge: {
+    weights: { isolateLeader: 5, campaign: 1, slow: 1, quiet: 1 },
+    gap: [100, 400],
+    electionTicks: [16, 24, 30],
+    maxDelays: [1, 2, 5],
+  },
+  // Followers restart while replies to their previous run are still in flight.
+  restarts: { weights: { restartStorm: 4, crash: 1, partition: 1, quiet: 1 }, gap: [80, 300] },
+  // Membership changes and small snapshots with slow drivers: snapshots arrive between ready()
+  // and advance(), and chunked transfers meet leader changes and duplicated acknowledgements.
+  // Leaders change often and appends are replayed late, one entry each, over followers whose
+  // log still holds a deposed leader's suffix.
+  staleAppends: {
+    weights: { crashLeader: 3, partition: 3, crash: 1, quiet: 1 },
+    gap: [20, 200],
+    replay: 0.2,
+    maxSizePerMsg: 40,
+  },
+  snapshots: {
+    weights: { membership: 2, jointChange: 2, slowApply: 3, slow: 1, crashLeader: 1, partition: 2, quiet: 1 },
+    gap: [30, 200],
+    snapshotEvery: [3, 8],
+  },
+}
+
+function pickWeighted<T extends string>(rng: Rng, weights: Partial<Record<T, number>>): T {
+  const entries = Object.entries(weights) as [T, number][]
+  let r = rng.next() * entries.reduce((n, [, w]) => n + w, 0)
+  for (const [k, w] of entries) {
+    r -= w
+    if (r < 0) return k
+  }
+  return entries[entries.length - 1][0]
+}
+
+/** The seed's profile: drawn, or pinned by name. */
+export function profileFor(rng: Rng, pinned?: string): { name: string; profile: Profile } {
+  const drawn = rng.pick(Object.keys(PROFILES))
+  const name = pinned ?? drawn
+  const profile = PROFILES[name]
+  if (!profile) throw new Error(`unknown fault profile ${name}`)
+  return { name, profile }
+}
+
+/** A random schedule of faults over [0, faultMs). */
+export function scheduleFaults(
+  cluster: Cluster,
+  rng: Rng,
+  faultMs: number,
+  name: string,
+  profile: Profile,
+): void {
+  const ids = [...cluster.peers.keys()]
+  cluster.net = {
+    drop: rng.chance(0.5) ? rng.next() * 0.15 : 0,
+    duplicate: rng.chance(0.5) ? rng.next() * 0.05 : 0,
+    minDelay: 0.5,
+    maxDelay: rng.pick(profile.maxDelays ?? [2, 5, 15, 40]),
+    replay: profile.replay ?? 0,
+  }
+  const persistCrash = profile.persistCrash ?? 0
+  if (persistCrash > 0) {
+    // A leader dies right after making a write or its commit index durable, before telling anyone.
+    cluster.crashAfterPersist = (peer, rd) => {
+      if (cluster.now >= faultMs || peer.node?.raft.role !== 'leader') return false
+      if (!rd.hardState && rd.entries.length === 0) return false
+      if (!rng.chance(persistCrash)) return false
+      const gen = peer.gen
+      cluster.at(cluster.now + rng.int(10, 150), () => {
+        if (peer.gen === gen + 1 && !peer.node) cluster.start(peer)
+      })
+      return true
+    }
+  }
+  if (name === 'leaderChurn') {
+    // Fresh leaders often die within milliseconds, before their first entries spread.
+    cluster.onNewLeader = (leader) => {
+      if (cluster.now < faultMs && rng.chance(0.5)) {
+        const at = cluster.now + rng.next() * 8
+        cluster.at(at, () => crashAndRestart(cluster, leader, Math.min(rng.int(10, 150), faultMs - at)))
+      }
+    }
+  }
+  const electionMs = cluster.opts.electionTick * cluster.opts.tickMs
+  let t = rng.int(100, 300)
+  while (t < faultMs) {
+    const when = t
+    const action = pickWeighted(rng, profile.weights)
+    const duration = rng.int(50, 600)
+    cluster.at(when, () => {
+      const down = Math.min(duration, faultMs - when)
+      switch (action) {
+        case 'partition':
+          partition(cluster, rng, ids, duration)
+          break
+        case 'crash':
+          crashAndRestart(cluster, rng.pick([...cluster.peers.values()]), down)
+          break
+        case 'crashLeader': {
+          const leader = cluster.leader()
+          if (leader) crashAndRestart(cluster, leader, Math.min(rng.int(5, 120), down))
+          break
+        }
+        case 'membership':
+          changeMembership(cluster, rng)
+          break
+        case 'jointChange':
+          changeMembership(cluster, rng, true)
+          break
+        case 'delayedChange':
+          changeMembership(cluster, rng, rng.chance(0.5), electionMs * (0.5 + rng.next()))
+          break
+        case 'transfer': {
+          const moved = transferLeadership(cluster, rng)
+          // Leadership often moves because a node is about to lose its network.
+          if (moved && name === 'handoffs' && rng.chance(0.5)) {
+            cluster.at(cluster.now + rng.next() * 20, () =>
+              isolate(cluster, ids, moved.from, rng.int(50, 300)),
+            )
+          }
+          break
+        }
+        case 'staleTransfer':
+          staleTransfer(cluster, rng, ids)
+          break
+        case 'isolateLeader':
+          isolateLeaderWithMinority(cluster, rng, ids, Math.max(duration, 2 * electionMs))
+          break
+        case 'restartStorm':
+          restartStorm(cluster, rng, faultMs)
+          break
+        case 'campaign':
+          manualCampaign(cluster, rng)
+          break
+        case 'slowApply':
+          slowApply(cluster, rng, duration)
+          break
+        case 'slow':
+          slowDown(cluster, rng.pick([...cluster.peers.values()]), rng.int(5, 40), duration)
+          break
+        case 'quiet':
+          break
+      }
+    })
+    t += rng.int(profile.gap[0], profile.gap[1])
+  }
+}
