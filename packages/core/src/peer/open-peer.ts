@@ -44,6 +44,7 @@ export async function openPeer(options: PeerOptions): Promise<Peer> {
         heartbeatTick: raft.heartbeatTicks,
         priority: raft.priorityOf ?? ((id) => (id === o.id ? raft.priority : 1)),
         leaseEligible: raft.leaseEligible,
+        maxClockDrift: raft.maxClockDrift,
         maxSizePerMsg: raft.maxSizePerMsg,
         maxInflightMsgs: raft.maxInflightMsgs,
         snapshotChunkBytes: raft.snapshotChunkBytes,
