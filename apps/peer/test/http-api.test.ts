@@ -125,7 +125,7 @@ describe('errors map to statuses with a stable code', () => {
       { retryAfterMs: 1500 },
     ],
     ['stale', new PeerError('ERR_STALE', 'stale', { stalenessMs: 900 }), 503, { stalenessMs: 900 }],
-    ['witness', new PeerError('ERR_WITNESS', 'witness'), 421, { code: 'ERR_WITNESS' }],
+    ['witness', new PeerError('ERR_WITNESS', 'witness'), 409, { code: 'ERR_WITNESS' }],
     ['anything else', new TypeError('boom'), 500, { code: 'ERR_INTERNAL' }],
   ]
   for (const [what, error, status, fields] of cases) {

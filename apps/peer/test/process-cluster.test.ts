@@ -253,7 +253,7 @@ describe('two data peers and a witness', () => {
     const r = await cluster.http.get<{ error: { code: string } }>(
       `${witness.url}/v1/collections/docs/points/a`,
     )
-    expect(r.status).toBe(421)
+    expect(r.status).toBe(409)
     expect(r.body.error.code).toBe('ERR_WITNESS')
   })
 })

@@ -51,8 +51,9 @@ const PEER_STATUS: Record<string, number> = {
   ERR_STALE: 503,
   ERR_CLOSED: 503,
   ERR_TIMEOUT: 504,
-  // A witness holds no data: the request belongs on a data peer.
-  ERR_WITNESS: 421,
+  // A witness holds no data: the request belongs on a data peer. Not 421: fetch clients (Node's
+  // undici) retry a 421 on a new connection, which fails for a request whose body was streamed.
+  ERR_WITNESS: 409,
   ERR_MEMBERSHIP: 409,
   ERR_FAILED: 500,
 }
