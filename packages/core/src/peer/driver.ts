@@ -22,7 +22,15 @@ import { Emitter } from './emitter.js'
 import { PeerError } from './errors.js'
 import { membersOf } from './membership.js'
 import { messageTypeName, PeerCounters } from './metrics.js'
-import { installSnapshot, maybeTakeSnapshot, type SnapshotState } from './snapshots.js'
+import {
+  dropCompleteTransfer,
+  installSnapshot,
+  maybeTakeSnapshot,
+  type SnapshotState,
+  sendChunk,
+  snapshotState,
+  writeChunks,
+} from './snapshots.js'
 import type { Clock, PeerEvents, PeerRole, Timers } from './types.js'
 
 const EMPTY = new Uint8Array(0)
@@ -115,7 +123,7 @@ export class PeerDriver {
     this.transport = parts.transport
     this.log = parts.log
     this.sm = parts.sm
-    this.snapshot = { index: parts.snapshotIndex, appliedBytes: 0, bytes: this.log.snapshot().data.length }
+    this.snapshot = snapshotState(parts.snapshotIndex, this.log.snapshot().size)
     this.node = new RawNode({
       ...settings.raft,
       id: settings.id,
@@ -258,7 +266,9 @@ export class PeerDriver {
         else rest.push(m)
     }
     // 1. Persist: nothing else leaves before what it depends on is durable.
+    if (rd.snapshotChunks.length > 0) await writeChunks(this, rd.snapshotChunks)
     if (rd.snapshot) await installSnapshot(this, rd.snapshot)
+    else if (rd.snapshotChunks.length > 0) await dropCompleteTransfer(this)
     const hard = rd.hardState ?? this.pendingHard
     if (rd.entries.length > 0 || (rd.hardState && rd.mustSync)) {
       const started = this.ticks.now()
@@ -280,7 +290,7 @@ export class PeerDriver {
     if (rd.witnessCompact) {
       await this.storage.writeSnapshot(rd.witnessCompact, [])
       await this.storage.compact(rd.witnessCompact.index)
-      this.log.createSnapshot(rd.witnessCompact, EMPTY)
+      this.log.createSnapshot(rd.witnessCompact, 0)
       this.snapshot.index = rd.witnessCompact.index
     }
     if (this.settings.observer.persisted?.(rd, this.node)) {
@@ -324,6 +334,11 @@ export class PeerDriver {
   }
 
   send(m: Message): void {
+    // A chunk request: its bytes come from storage (sendChunk sends it filled).
+    if (m.snapshot?.length !== undefined) {
+      void sendChunk(this, m)
+      return
+    }
     const type = messageTypeName(m.type)
     if (m.type === MessageType.Snap && m.snapshot?.offset === 0) {
       this.counters.snapshotsSent++

@@ -194,9 +194,10 @@ export function handleSnapshotResponse(r: Raft, m: Message, pr: Progress): void 
     return
   }
   // Only an offset that moves forward acknowledges the chunk in flight: a duplicated or late
-  // reply must not stop the resend of a chunk that may be lost.
+  // reply must not stop the resend of a chunk that may be lost. A follower that holds it all
+  // answers with AppResp, so an offset at or past the end is a hostile or buggy one: ignored.
   const offset = m.rejectHint ?? 0
-  if (offset > pr.snapshotOffset) {
+  if (offset > pr.snapshotOffset && offset < r.log.snapshot().size) {
     pr.snapshotOffset = offset
     sendSnapshotChunk(r, m.from, pr)
   }
