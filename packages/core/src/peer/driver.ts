@@ -456,6 +456,9 @@ export class PeerDriver {
       // The commit index is relearned from the leader on restart.
     }
     this.pendingHard = null
+    // A transfer cut short: its bytes go (the next open would discard them anyway).
+    await this.snapshot.incoming?.writer.abort().catch(() => {})
+    this.snapshot.incoming = null
     await this.transport.close().catch(() => {})
     await this.storage.close().catch(() => {})
     this.sm?.free()
