@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { peerInternals } from '../../src/peer/internals.js'
+import { type Message, MessageType } from '../../src/raft/messages.js'
 import type { MemoryStorage, StoredSnapshot } from '../../src/storage/index.js'
 import { FAST, type TestGroup, testGroup } from './helpers.js'
 
@@ -88,5 +89,51 @@ describe('snapshot transfer, streamed', () => {
     expect(senderDriver.snapshot.sending.peak).toBeLessThanOrEqual(2 * CHUNK)
     // Raft keeps the snapshot's metadata and size, no bytes.
     expect(Object.values(senderDriver.log.snapshot()).some((v) => v instanceof Uint8Array)).toBe(false)
+  })
+
+  it('a member closed mid-transfer keeps its old state, then takes a new transfer from offset 0', async () => {
+    group = await testGroup(['a', 'b', 'c'], {
+      extra: { snapshot: { entries: 20 }, raft: { ...FAST, snapshotChunkBytes: CHUNK } },
+    })
+    const leader = await group.leader()
+    await leader.createCollection('docs', { dimensions: DIMS, metric: 'cos' })
+    for (let i = 0; i < 30; i++)
+      await leader
+        .collection('docs')
+        .upsert(Array.from({ length: 10 }, (_, j) => ({ id: `p${i * 10 + j}`, vector: vec(i * 10 + j) })))
+    for (const p of group.peers.values()) await p.collection('docs').count({ minIndex: 30 })
+
+    // Chunks to d past the fourth are lost until d comes back.
+    const offsets: number[] = []
+    let cut = true
+    const deliver = group.net.deliver.bind(group.net)
+    group.net.deliver = (m: Message) => {
+      if (m.to === 'd' && m.type === MessageType.Snap) {
+        offsets.push(m.snapshot?.offset ?? -1)
+        if (cut && offsets.length > 4) return true
+      }
+      return deliver(m)
+    }
+    const d = await group.open('d', { bootstrap: undefined })
+    const added = group.onLeader((l) => l.addMember('d', { as: 'voter', timeoutMs: 20_000 }))
+    const driver = peerInternals.get(d)!
+    for (let i = 0; i < 500 && (driver.snapshot.incoming?.writer.size ?? 0) < 4 * CHUNK; i++)
+      await new Promise((r) => setTimeout(r, 10))
+    expect(driver.snapshot.incoming?.writer.size).toBe(4 * CHUNK)
+    await d.close()
+    const store = group.storages.get('d')!.reopen()
+    // Nothing of the transfer is visible: no snapshot, no log.
+    expect(await store.load()).toMatchObject({ snapshot: null, firstIndex: 1, lastIndex: 0 })
+    expect(await store.readSnapshot()).toBeNull()
+    await store.close()
+
+    cut = false
+    const seen = offsets.length
+    const back = await group.open('d', { bootstrap: undefined })
+    const { index } = await added
+    expect((await back.collection('docs').count({ minIndex: index, consistency: 'local' })).count).toBe(300)
+    expect(back.metrics().snapshotsInstalled).toBe(1)
+    // The leader started over from 0 for the restarted member.
+    expect(offsets.slice(seen)).toContain(0)
   })
 })
