@@ -118,7 +118,7 @@ describe('snapshot transfer, streamed', () => {
     const added = group.onLeader((l) => l.addMember('d', { as: 'voter', timeoutMs: 20_000 }))
     const driver = peerInternals.get(d)!
     for (let i = 0; i < 500 && (driver.snapshot.incoming?.writer.size ?? 0) < 4 * CHUNK; i++)
-      await new Promise((r) => setTimeout(r, 10))
+      await new Promise<void>((r) => setTimeout(r, 10))
     expect(driver.snapshot.incoming?.writer.size).toBe(4 * CHUNK)
     await d.close()
     const store = group.storages.get('d')!.reopen()
