@@ -93,7 +93,7 @@ describe('routes call the peer API', () => {
       const r = await app.request('/v1/collections/docs/points/a?consistency=local')
       return r.headers.get('flotilla-staleness-ms')
     }
-    peer.points.set('a', { id: 'a', vector: new Float32Array([1, 2, 3]) })
+    peer.points.set('a', { id: 'a', vector: new Float32Array([1, 2, 3]), metadata: null })
     // Rounded down, the header would claim more freshness than the peer proved.
     expect(await header(40.126)).toBe('41')
     expect(await header(7)).toBe('7')
