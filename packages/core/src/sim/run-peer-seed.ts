@@ -121,7 +121,7 @@ export async function runPeerSeed(seed: number, options: PeerSeedOptions = {}): 
     const live = await liveness(world, seed)
     workload.stop()
     // In-flight client operations finish (or give up) before the histories are checked.
-    await world.run(world.now + 3000)
+    await world.run(world.now + 3000, () => workload.settled)
     const violations = [...world.safety.violations]
     if (!live)
       violations.push(`liveness: no data leader committed a write within ${LIVENESS_MS} ms after faults`)
