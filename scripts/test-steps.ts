@@ -49,22 +49,23 @@ export const steps: TestStep[] = [
     parse: () => null, // read from the JSON report, see test.ts
   },
   {
+    // The simulator driving real openPeer instances (packages/core/src/sim/peer-world.ts).
     name: 'simulator',
     command: 'npx',
     args: ['tsx', 'packages/core/src/sim/cli.ts', '--seeds', process.env.SIM_SEEDS ?? '1000'],
     parse: parseSimulator,
   },
   {
-    // The same checkers over real openPeer instances (packages/core/src/sim/peer-world.ts).
-    name: 'simulator-peer',
+    // The Raft-only loop (packages/core/src/sim/run-seed.ts): the core alone, many more steps per second.
+    name: 'simulator-raft',
     command: 'npx',
     args: [
       'tsx',
       'packages/core/src/sim/cli.ts',
       '--driver',
-      'peer',
+      'raft',
       '--seeds',
-      process.env.SIM_PEER_SEEDS ?? '100',
+      process.env.SIM_RAFT_SEEDS ?? '1000',
     ],
     parse: parseSimulator,
   },

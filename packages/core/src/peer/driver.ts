@@ -14,6 +14,7 @@ import {
   MessageType,
 } from '../raft/messages.js'
 import { RawNode, type Ready } from '../raft/raw-node.js'
+import type { Session } from '../state/commands.js'
 import type { ApplyResult, StateMachine } from '../state/state-machine.js'
 import type { Storage } from '../storage/storage.js'
 import type { Transport } from '../transport/transport.js'
@@ -96,7 +97,7 @@ export class PeerDriver {
   state: PeerState = 'running'
   failure: Error | null = null
   /** Called with each applied entry's result (data peers). */
-  onApplied: (entry: Entry, result: ApplyResult) => void = () => {}
+  onApplied: (entry: Entry, result: ApplyResult, session: Session | undefined) => void = () => {}
   /** Called after every advance (applied index or membership may have moved). */
   readonly afterAdvance = new Set<() => void>()
   /** Called on every timer tick, after Raft ticked. */
@@ -330,7 +331,7 @@ export class PeerDriver {
     this.counters.apply.observe((this.ticks.now() - started) / 1000)
     this.settings.observer.applied?.(e, result)
     this.snapshot.appliedBytes += e.data.length
-    this.onApplied(e, result)
+    this.onApplied(e, result, sm.appliedSession)
   }
 
   send(m: Message): void {

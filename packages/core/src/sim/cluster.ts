@@ -1,16 +1,20 @@
+import type { ConfChangeItem } from '../raft/confchange.js'
 import type { RaftFaults } from '../raft/config.js'
+import { RaftError } from '../raft/errors.js'
 import { MemoryLog } from '../raft/log-storage.js'
 import { MemorySnapshots } from '../raft/memory-snapshots.js'
 import { type ConfState, EntryType, type Message, MessageType, type SnapshotMeta } from '../raft/messages.js'
 import { RawNode, type Ready } from '../raft/raw-node.js'
 import { readKey } from '../raft/read-only.js'
 import { EventQueue } from './event-queue.js'
+import { type DelayRule, extraDelay, type FaultWorld, LinkBlocks, type NetworkFaults } from './fault-world.js'
 import { KvStore, SnapshotCorruptError } from './kv.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
 import { countDelivery, type SimStats } from './stats.js'
 
 export type PeerKind = 'data' | 'witness'
+export { type DelayRule, LinkBlocks, type NetworkFaults }
 
 export interface ClusterOptions {
   peers: { id: string; kind: PeerKind; priority: number }[]
@@ -37,51 +41,6 @@ type SimEvent =
   | { kind: 'deliver'; msg: Message; sentAt: number; toGen: number }
   | { kind: 'ready'; peer: string; gen: number; rd: Ready }
   | { kind: 'call'; fn: () => void }
-
-/** Extra delay, in [min, max) ms, for matching messages sent before `until`. */
-export interface DelayRule {
-  from?: string
-  to?: string
-  type?: MessageType
-  until: number
-  min: number
-  max: number
-}
-
-export interface NetworkFaults {
-  drop: number
-  duplicate: number
-  /** Chance that an append is delivered once more, much later (a stale duplicate). */
-  replay?: number
-  minDelay: number
-  maxDelay: number
-}
-
-/**
- * Blocked directed links, counted: two overlapping partitions that cut one link keep it cut
- * until both have healed.
- */
-export class LinkBlocks {
-  private counts = new Map<string, number>()
-
-  add(link: string): void {
-    this.counts.set(link, (this.counts.get(link) ?? 0) + 1)
-  }
-
-  delete(link: string): void {
-    const n = (this.counts.get(link) ?? 0) - 1
-    if (n > 0) this.counts.set(link, n)
-    else this.counts.delete(link)
-  }
-
-  has(link: string): boolean {
-    return this.counts.has(link)
-  }
-
-  clear(): void {
-    this.counts.clear()
-  }
-}
 
 /** One simulated peer: its durable log survives a crash; everything else is lost. */
 export class SimPeer {
@@ -121,7 +80,7 @@ export class SimPeer {
 }
 
 /** The simulated world: peers, a lossy network, one virtual clock and one seeded random source. */
-export class Cluster {
+export class Cluster implements FaultWorld<SimPeer> {
   now = 0
   readonly peers = new Map<string, SimPeer>()
   readonly safety: SafetyChecker
@@ -159,6 +118,45 @@ export class Cluster {
       this.peers.set(p.id, new SimPeer(p.id, p.kind, p.priority, opts.initialConf, drift))
     }
     for (const peer of this.peers.values()) this.start(peer)
+  }
+
+  get timing() {
+    const { tickMs, electionTick, maxDrift } = this.opts
+    return { tickMs, electionTick, maxDrift }
+  }
+
+  isUp(peer: SimPeer): boolean {
+    return peer.node !== null
+  }
+
+  setDrift(peer: SimPeer, drift: number): void {
+    peer.drift = drift
+  }
+
+  setApplyDelay(peer: SimPeer, ms: number): void {
+    peer.applyDelay = ms
+  }
+
+  setSlow(peer: SimPeer, ms: number): void {
+    peer.slow = ms
+  }
+
+  transferLeadership(leader: SimPeer, target: string): void {
+    leader.node?.transferLeadership(target)
+  }
+
+  proposeConfChange(leader: SimPeer, changes: ConfChangeItem[]): boolean {
+    try {
+      leader.node?.proposeConfChange({ changes })
+      return leader.node !== null
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err
+      return false
+    }
+  }
+
+  campaign(peer: SimPeer): void {
+    peer.node?.campaign()
   }
 
   trace(line: string): void {
@@ -414,10 +412,7 @@ export class Cluster {
     for (let i = 0; i < copies; i++) {
       const slow = (this.peers.get(m.from)?.slow ?? 0) + (this.peers.get(m.to)?.slow ?? 0)
       let delay = this.net.minDelay + rng.next() * (this.net.maxDelay - this.net.minDelay) + slow
-      for (const d of this.delays) {
-        if (d.until < this.now || (d.from && d.from !== m.from) || (d.to && d.to !== m.to)) continue
-        if (d.type === undefined || d.type === m.type) delay += d.min + rng.next() * (d.max - d.min)
-      }
+      delay += extraDelay(this.delays, m, this.now, () => rng.next())
       this.queue.push(this.now + delay, {
         kind: 'deliver',
         msg: m,

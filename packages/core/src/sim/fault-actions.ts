@@ -1,19 +1,29 @@
 import { allVoters, type ConfChangeItem, isJoint } from '../raft/confchange.js'
-import { RaftError } from '../raft/errors.js'
-import type { Cluster, SimPeer } from './cluster.js'
+import type { FaultPeer, FaultWorld } from './fault-world.js'
 import type { Rng } from './rng.js'
 
-// Faults the schedule (faults.ts) draws from. Each acts on the cluster through its public
-// surface (links, delays, crash/start, the leader's RawNode), so it can move to another driver.
+// Faults the schedule (faults.ts) draws from. Each acts on a world through FaultWorld (links,
+// delays, crash/start, the leader's API), so both drivers share them.
 
-export function partition(cluster: Cluster, rng: Rng, ids: string[], duration: number): void {
+export function partition<P extends FaultPeer>(
+  cluster: FaultWorld<P>,
+  rng: Rng,
+  ids: string[],
+  duration: number,
+): void {
   const side = new Set(ids.filter(() => rng.chance(0.4)))
   if (side.size === 0 || side.size === ids.length) return
   cut(cluster, side, ids, rng.chance(0.3), duration)
 }
 
 /** Blocks links from `side` to the rest (and back, unless one-way) for `duration` ms. */
-function cut(cluster: Cluster, side: Set<string>, ids: string[], oneWay: boolean, duration: number): void {
+function cut<P extends FaultPeer>(
+  cluster: FaultWorld<P>,
+  side: Set<string>,
+  ids: string[],
+  oneWay: boolean,
+  duration: number,
+): void {
   const added: string[] = []
   for (const a of side) {
     for (const b of ids) {
@@ -34,7 +44,12 @@ function cut(cluster: Cluster, side: Set<string>, ids: string[], oneWay: boolean
  * The leader and a minority of the voters lose the rest, while clients keep reading from it
  * (its lease must end before the majority elects a leader that commits).
  */
-export function isolateLeaderWithMinority(cluster: Cluster, rng: Rng, ids: string[], duration: number): void {
+export function isolateLeaderWithMinority<P extends FaultPeer>(
+  cluster: FaultWorld<P>,
+  rng: Rng,
+  ids: string[],
+  duration: number,
+): void {
   const leader = cluster.leader()
   if (!leader?.node) return
   const voters = allVoters(leader.node.raft.conf).filter((id) => id !== leader.id)
@@ -43,44 +58,48 @@ export function isolateLeaderWithMinority(cluster: Cluster, rng: Rng, ids: strin
   const side = new Set([leader.id])
   for (const id of voters) if (side.size < minority && rng.chance(0.7)) side.add(id)
   // Clocks at the drift bound the worst way round: the leader's slow, everyone else's fast.
-  const { maxDrift } = cluster.opts
-  for (const p of cluster.peers.values()) p.drift = p === leader ? maxDrift : -maxDrift
+  const { maxDrift } = cluster.timing
+  for (const p of cluster.peers.values()) cluster.setDrift(p, p === leader ? maxDrift : -maxDrift)
   cut(cluster, side, ids, false, duration)
 }
 
 /** An operator starts elections by hand at one or two followers, inside the leader's lease. */
-export function manualCampaign(cluster: Cluster, rng: Rng): void {
+export function manualCampaign<P extends FaultPeer>(cluster: FaultWorld<P>, rng: Rng): void {
   const leader = cluster.leader()
   const peers = [...cluster.peers.values()].filter((p) => p.node && p !== leader)
   for (let n = rng.int(1, 2); n > 0 && peers.length > 0; n--) {
     const peer = peers.splice(Math.floor(rng.next() * peers.length), 1)[0]
     cluster.trace(`${peer.id} campaigns by hand`)
-    peer.node?.campaign()
+    cluster.campaign(peer)
   }
 }
 
 /** A follower's driver is busy applying: Readies take long, messages keep arriving. */
-export function slowApply(cluster: Cluster, rng: Rng, duration: number): void {
+export function slowApply<P extends FaultPeer>(cluster: FaultWorld<P>, rng: Rng, duration: number): void {
   const leader = cluster.leader()
   const peers = [...cluster.peers.values()].filter((p) => p.node && p !== leader)
   if (peers.length === 0) return
   const peer = rng.pick(peers)
-  peer.applyDelay = rng.int(5, 60)
-  cluster.trace(`${peer.id} applies slowly (+${peer.applyDelay} ms) for ${duration} ms`)
-  cluster.at(cluster.now + duration, () => {
-    peer.applyDelay = 0
-  })
+  const ms = rng.int(5, 60)
+  cluster.setApplyDelay(peer, ms)
+  cluster.trace(`${peer.id} applies slowly (+${ms} ms) for ${duration} ms`)
+  cluster.at(cluster.now + duration, () => cluster.setApplyDelay(peer, 0))
 }
 
-export function isolate(cluster: Cluster, ids: string[], id: string, duration: number): void {
+export function isolate<P extends FaultPeer>(
+  cluster: FaultWorld<P>,
+  ids: string[],
+  id: string,
+  duration: number,
+): void {
   cut(cluster, new Set([id]), ids, false, duration)
 }
 
-export function crashAndRestart(cluster: Cluster, peer: SimPeer, downMs: number): void {
-  if (!peer.node) return
+export function crashAndRestart<P extends FaultPeer>(cluster: FaultWorld<P>, peer: P, downMs: number): void {
+  if (!cluster.isUp(peer)) return
   cluster.crash(peer)
   cluster.at(cluster.now + Math.max(1, downMs), () => {
-    if (!peer.node) cluster.start(peer)
+    if (!cluster.isUp(peer)) cluster.start(peer)
   })
 }
 
@@ -88,7 +107,7 @@ export function crashAndRestart(cluster: Cluster, peer: SimPeer, downMs: number)
  * A follower restarts several times in quick succession while messages to it are slow: replies
  * to one run's requests (freshness probes) arrive in the next run.
  */
-export function restartStorm(cluster: Cluster, rng: Rng, faultMs: number): void {
+export function restartStorm<P extends FaultPeer>(cluster: FaultWorld<P>, rng: Rng, faultMs: number): void {
   const leader = cluster.leader()
   const peers = [...cluster.peers.values()].filter((p) => p.node && p !== leader && p.kind === 'data')
   if (peers.length === 0) return
@@ -104,21 +123,27 @@ export function restartStorm(cluster: Cluster, rng: Rng, faultMs: number): void 
   }
 }
 
-export function slowDown(cluster: Cluster, peer: SimPeer, ms: number, duration: number): void {
-  peer.slow = ms
+export function slowDown<P extends FaultPeer>(
+  cluster: FaultWorld<P>,
+  peer: P,
+  ms: number,
+  duration: number,
+): void {
+  cluster.setSlow(peer, ms)
   cluster.trace(`${peer.id} is slow (+${ms} ms) for ${duration} ms`)
-  cluster.at(cluster.now + duration, () => {
-    peer.slow = 0
-  })
+  cluster.at(cluster.now + duration, () => cluster.setSlow(peer, 0))
 }
 
 /** Asks the leader to hand over to a random voter; returns the old leader and the target. */
-export function transferLeadership(cluster: Cluster, rng: Rng): { from: string; to: string } | undefined {
+export function transferLeadership<P extends FaultPeer>(
+  cluster: FaultWorld<P>,
+  rng: Rng,
+): { from: string; to: string } | undefined {
   const leader = cluster.leader()
   if (!leader?.node) return undefined
   const target = rng.pick(leader.node.raft.conf.voters)
   cluster.trace(`transfer leadership ${leader.id} -> ${target}`)
-  leader.node.transferLeadership(target)
+  cluster.transferLeadership(leader, target)
   return { from: leader.id, to: target }
 }
 
@@ -126,10 +151,10 @@ export function transferLeadership(cluster: Cluster, rng: Rng): { from: string; 
  * A transfer whose campaign votes arrive late, after the leader gave the transfer up and renewed
  * its lease; then the old leader stops hearing the group while clients still read from it.
  */
-export function staleTransfer(cluster: Cluster, rng: Rng, ids: string[]): void {
+export function staleTransfer<P extends FaultPeer>(cluster: FaultWorld<P>, rng: Rng, ids: string[]): void {
   const moved = transferLeadership(cluster, rng)
   if (!moved || moved.from === moved.to) return
-  const { tickMs, electionTick } = cluster.opts
+  const { tickMs, electionTick } = cluster.timing
   const late = electionTick * tickMs * (1 + rng.next() * 1.5)
   // Everything the transferee sends is late: its votes, and the replies that would tell the
   // leader about its new term.
@@ -150,7 +175,12 @@ export function staleTransfer(cluster: Cluster, rng: Rng, ids: string[]): void {
  * `multi`, up to three members change in one joint configuration. With `delayMs`, messages from
  * the members that change are slow for a while (late votes and replies around the change).
  */
-export function changeMembership(cluster: Cluster, rng: Rng, multi = false, delayMs = 0): void {
+export function changeMembership<P extends FaultPeer>(
+  cluster: FaultWorld<P>,
+  rng: Rng,
+  multi = false,
+  delayMs = 0,
+): void {
   const leader = cluster.leader()
   if (!leader?.node) return
   const conf = leader.node.raft.conf
@@ -179,13 +209,8 @@ export function changeMembership(cluster: Cluster, rng: Rng, multi = false, dela
     const change = options.splice(Math.floor(rng.next() * options.length), 1)[0]
     if (!changes.some((c) => c.id === change.id)) changes.push(change)
   }
-  try {
-    leader.node.proposeConfChange({ changes })
-    cluster.trace(`conf change at ${leader.id}: ${changes.map((c) => `${c.type} ${c.id}`).join(', ')}`)
-  } catch (err) {
-    if (!(err instanceof RaftError)) throw err
-    return
-  }
+  if (!cluster.proposeConfChange(leader, changes)) return
+  cluster.trace(`conf change at ${leader.id}: ${changes.map((c) => `${c.type} ${c.id}`).join(', ')}`)
   if (delayMs > 0) {
     for (const c of changes)
       cluster.delays.push({ from: c.id, until: cluster.now + delayMs, min: delayMs / 4, max: delayMs })

@@ -1,4 +1,3 @@
-import type { Cluster } from './cluster.js'
 import {
   changeMembership,
   crashAndRestart,
@@ -12,6 +11,7 @@ import {
   staleTransfer,
   transferLeadership,
 } from './fault-actions.js'
+import type { FaultPeer, FaultWorld } from './fault-world.js'
 import type { Rng } from './rng.js'
 
 type FaultAction =
@@ -28,6 +28,8 @@ type FaultAction =
   | 'slow'
   | 'slowApply'
   | 'campaign'
+  | 'stall'
+  | 'stallLeader'
   | 'quiet'
 
 interface Profile {
@@ -45,6 +47,8 @@ interface Profile {
   electionTicks?: number[]
   /** Network delay bounds to draw from (ms). */
   maxDelays?: number[]
+  /** Worlds of real peers: chance, per Ready with a write, of a crash while it is in flight. */
+  midWriteCrash?: number
 }
 
 /** Fault profiles: each seed draws one, so that rare interleavings get a fair share of seeds. */
@@ -105,6 +109,25 @@ export const PROFILES: Record<string, Profile> = {
   },
 }
 
+/**
+ * The profiles of the world of real peers: the same, plus stalled timers (paused processes,
+ * frozen tabs), crashes in the middle of a write, and membership changes through the API.
+ */
+export const PEER_PROFILES: Record<string, Profile> = {
+  ...PROFILES,
+  mixed: {
+    ...PROFILES.mixed,
+    weights: { ...PROFILES.mixed.weights, stall: 1 },
+    persistCrash: 0.03,
+    midWriteCrash: 0.005,
+  },
+  persistCrash: { ...PROFILES.persistCrash, midWriteCrash: 0.02 },
+  // Paused processes and frozen tabs: timers stop for several election timeouts, clocks run on.
+  stalls: { weights: { stall: 2, stallLeader: 3, partition: 1, quiet: 1 }, gap: [50, 300] },
+  // Members come and go one at a time through the API while peers crash and links are cut.
+  reconfig: { weights: { membership: 4, partition: 1, crash: 1, crashLeader: 1, quiet: 1 }, gap: [60, 300] },
+}
+
 function pickWeighted<T extends string>(rng: Rng, weights: Partial<Record<T, number>>): T {
   const entries = Object.entries(weights) as [T, number][]
   let r = rng.next() * entries.reduce((n, [, w]) => n + w, 0)
@@ -116,21 +139,26 @@ function pickWeighted<T extends string>(rng: Rng, weights: Partial<Record<T, num
 }
 
 /** The seed's profile: drawn, or pinned by name. */
-export function profileFor(rng: Rng, pinned?: string): { name: string; profile: Profile } {
-  const drawn = rng.pick(Object.keys(PROFILES))
+export function profileFor(
+  rng: Rng,
+  pinned?: string,
+  profiles: Record<string, Profile> = PROFILES,
+): { name: string; profile: Profile } {
+  const drawn = rng.pick(Object.keys(profiles))
   const name = pinned ?? drawn
-  const profile = PROFILES[name]
+  const profile = profiles[name]
   if (!profile) throw new Error(`unknown fault profile ${name}`)
   return { name, profile }
 }
 
-/** A random schedule of faults over [0, faultMs). */
-export function scheduleFaults(
-  cluster: Cluster,
+/** A random schedule of faults over [from, faultMs) of the world's clock. */
+export function scheduleFaults<P extends FaultPeer>(
+  cluster: FaultWorld<P>,
   rng: Rng,
   faultMs: number,
   name: string,
   profile: Profile,
+  from = 0,
 ): void {
   const ids = [...cluster.peers.keys()]
   cluster.net = {
@@ -147,10 +175,17 @@ export function scheduleFaults(
       if (cluster.now >= faultMs || peer.node?.raft.role !== 'leader') return false
       if (!rd.hardState && rd.entries.length === 0) return false
       if (!rng.chance(persistCrash)) return false
-      const gen = peer.gen
-      cluster.at(cluster.now + rng.int(10, 150), () => {
-        if (peer.gen === gen + 1 && !peer.node) cluster.start(peer)
-      })
+      restartAfterCrash(cluster, peer, rng.int(10, 150))
+      return true
+    }
+  }
+  const midWrite = profile.midWriteCrash ?? 0
+  if (midWrite > 0 && 'crashBeforePersist' in cluster) {
+    // Power lost while a write is in flight: it never becomes durable.
+    cluster.crashBeforePersist = (peer, rd) => {
+      if (cluster.now >= faultMs || (!rd.hardState && rd.entries.length === 0)) return false
+      if (!rng.chance(midWrite)) return false
+      restartAfterCrash(cluster, peer, rng.int(5, 100))
       return true
     }
   }
@@ -163,8 +198,8 @@ export function scheduleFaults(
       }
     }
   }
-  const electionMs = cluster.opts.electionTick * cluster.opts.tickMs
-  let t = rng.int(100, 300)
+  const electionMs = cluster.timing.electionTick * cluster.timing.tickMs
+  let t = from + rng.int(100, 300)
   while (t < faultMs) {
     const when = t
     const action = pickWeighted(rng, profile.weights)
@@ -220,10 +255,26 @@ export function scheduleFaults(
         case 'slow':
           slowDown(cluster, rng.pick([...cluster.peers.values()]), rng.int(5, 40), duration)
           break
+        case 'stall':
+          cluster.stall?.(rng.pick([...cluster.peers.values()]), electionMs * (1 + rng.next() * 4))
+          break
+        case 'stallLeader': {
+          const leader = cluster.leader()
+          if (leader) cluster.stall?.(leader, electionMs * (2 + rng.next() * 4))
+          break
+        }
         case 'quiet':
           break
       }
     })
     t += rng.int(profile.gap[0], profile.gap[1])
   }
+}
+
+/** `peer` is about to crash (the world does it at once): it comes back `ms` later. */
+function restartAfterCrash<P extends FaultPeer>(world: FaultWorld<P>, peer: P, ms: number): void {
+  const gen = peer.gen
+  world.at(world.now + ms, () => {
+    if (peer.gen === gen + 1 && !world.isUp(peer)) world.start(peer)
+  })
 }

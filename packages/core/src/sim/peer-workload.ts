@@ -42,10 +42,13 @@ export class PeerWorkload {
   readonly firstApplied = new Map<string, number>()
   /** Key -> the indices of writes that changed it, ascending. */
   private readonly keyWrites = new Map<string, number[]>()
+  private readonly decoded = new Map<number, { data: Uint8Array; pairs: [string, string][] }>()
   private nextOp = 1
   private readonly seq: number[] = []
   private readonly lastIndex: number[] = []
   private running = true
+  /** Client loops still running (a stopped client finishes its current operation first). */
+  private active = 0
   lostReplies = 0
 
   constructor(
@@ -68,6 +71,11 @@ export class PeerWorkload {
 
   stop(): void {
     this.running = false
+  }
+
+  /** True once stopped and every client has finished its last operation. */
+  get settled(): boolean {
+    return !this.running && this.active === 0
   }
 
   private sleep(ms: number): Promise<void> {
@@ -96,6 +104,7 @@ export class PeerWorkload {
   }
 
   private async loop(client: number): Promise<void> {
+    this.active++
     await this.sleep(this.rng.next() * 20)
     while (this.running) {
       const r = this.rng.next()
@@ -104,6 +113,7 @@ export class PeerWorkload {
       else await this.witnessRead()
       await this.sleep(this.rng.next() * 6)
     }
+    this.active--
   }
 
   private async write(client: number): Promise<void> {
@@ -205,26 +215,41 @@ export class PeerWorkload {
   /** Every write changes the state at most once, wherever and however often it is retried. */
   private noteApplied(p: WorldPeer, e: Entry, r: ApplyResult): void {
     if (!r.ok || r.index !== e.index) return // refused, or a retry answered from the session table
-    let cmd: ReturnType<typeof decodeCommand>
-    try {
-      cmd = decodeCommand(e.data)
-    } catch {
-      return
-    }
-    if (cmd.op !== 'upsert') return
-    for (const item of cmd.items) {
-      const v = item.metadata?.v
-      if (typeof v !== 'string') continue
+    for (const [id, v] of this.writtenBy(e)) {
       const first = this.firstApplied.get(v)
       if (first === undefined) {
         this.firstApplied.set(v, e.index)
-        const list = this.keyWrites.get(item.id) ?? []
+        const list = this.keyWrites.get(id) ?? []
         list.push(e.index)
-        this.keyWrites.set(item.id, list)
+        this.keyWrites.set(id, list)
       } else if (first !== e.index) {
         this.violations.push(`apply once: ${p.id} applied ${v} at ${e.index}, already applied at ${first}`)
       }
     }
+  }
+
+  /**
+   * The (key, value) pairs an upsert entry writes. Every replica applies the same entry: it is
+   * decoded once per index and reused while the bytes are the same.
+   */
+  private writtenBy(e: Entry): [string, string][] {
+    const known = this.decoded.get(e.index)
+    if (known && sameBytes(known.data, e.data)) return known.pairs
+    const pairs: [string, string][] = []
+    if (e.data.length > 0) {
+      try {
+        const cmd = decodeCommand(e.data)
+        if (cmd.op === 'upsert')
+          for (const item of cmd.items) {
+            const v = item.metadata?.v
+            if (typeof v === 'string') pairs.push([item.id, v])
+          }
+      } catch {
+        // Not a command this workload wrote.
+      }
+    }
+    this.decoded.set(e.index, { data: e.data, pairs })
+    return pairs
   }
 
   /**
@@ -265,6 +290,12 @@ export class PeerWorkload {
     }
     return out.slice(0, 20)
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function lastAtOrBefore(sorted: number[], index: number): number {

@@ -2,33 +2,49 @@ import type { DriverFaults, DriverObserver, PeerDriver } from '../peer/driver.js
 import { peerInternals } from '../peer/internals.js'
 import { openPeer } from '../peer/open-peer.js'
 import type { Bootstrap, Peer, PeerRole, Timers } from '../peer/types.js'
+import type { ConfChangeItem } from '../raft/confchange.js'
 import type { RaftFaults } from '../raft/config.js'
+import { RaftError } from '../raft/errors.js'
 import type { Entry } from '../raft/messages.js'
 import type { RawNode, Ready } from '../raft/raw-node.js'
 import type { ApplyResult } from '../state/state-machine.js'
+import type { CheckedWorld } from './convergence.js'
 import { EventQueue } from './event-queue.js'
+import type { DelayRule, FaultWorld, LinkBlocks, NetworkFaults } from './fault-world.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
 import { SimNetwork } from './sim-network.js'
 import { type Scheduler, SimDisk } from './sim-storage.js'
+import { countPeerDelivery, emptyStats, type SimStats } from './stats.js'
 
 export interface WorldPeer {
   readonly id: string
   readonly role: PeerRole
+  /** The role, under the name the shared fault actions use. */
+  readonly kind: PeerRole
   readonly priority: number
   readonly spare?: boolean
   readonly disk: SimDisk
   /** Null while down (crashed, or still opening). */
   peer: Peer | null
   driver: PeerDriver | null
+  /** The running Raft node (null while down). */
+  readonly node: RawNode | null
+  /** openPeer is under way. */
+  opening: boolean
   /** Bumped at every crash: callbacks of an older run are ignored. */
   gen: number
   /** This peer's clock runs at `rate` times the virtual clock (drift), from `offset`. */
-  readonly rate: number
-  readonly offset: number
+  rate: number
+  offset: number
   /** Timers stalled (a paused process): due timers wait here for the resume. */
   stalled: boolean
   held: (() => void)[]
+  /** Extra ms on every disk write (a busy driver) and, for `slow`, on every message too. */
+  applyDelay: number
+  slow: number
+  /** Between a Ready and its advance(). */
+  readyInFlight: boolean
 }
 
 export interface WorldOptions {
@@ -40,6 +56,7 @@ export interface WorldOptions {
   electionTicks: number
   maxClockDrift: number
   snapshotEntries: number
+  snapshotChunkBytes: number
   maxSizePerMsg: number
   faults: RaftFaults & DriverFaults
   trace: boolean
@@ -56,11 +73,11 @@ const barrier = (): Promise<void> =>
  * complete through the event queue, each peer's clock drifts and its timers can stall, and
  * Raft's safety is checked at every Ready, persist, apply and advance of every peer.
  */
-export class PeerWorld implements Scheduler {
+export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld<WorldPeer> {
   now = 0
   steps = 0
   readonly queue = new EventQueue<() => void>()
-  readonly net: SimNetwork
+  readonly network: SimNetwork
   readonly safety: SafetyChecker
   readonly peers = new Map<string, WorldPeer>()
   readonly traceLines: string[] = []
@@ -71,31 +88,147 @@ export class PeerWorld implements Scheduler {
   /** Each entry a data peer applied (its first application of a write, and retries). */
   onApplied: ((p: WorldPeer, entry: Entry, result: ApplyResult) => void) | null = null
   onNewLeader: ((p: WorldPeer) => void) | null = null
+  readonly afterReady: ((p: WorldPeer) => void)[] = []
+  readonly afterLeaderStep: ((p: WorldPeer) => void)[] = []
+  /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
+  readonly stats: SimStats = emptyStats()
   private held: { at: number; value: () => void } | undefined
   /** Peers that stopped: freed once the seed ends (a halted driver may still hold references). */
   private readonly stopped: PeerDriver[] = []
   private lastLeader = ''
 
   constructor(readonly opts: WorldOptions) {
-    this.net = new SimNetwork(this, opts.rng.fork())
+    this.network = new SimNetwork(
+      this,
+      opts.rng.fork(),
+      (id) => this.peers.get(id)?.slow ?? 0,
+      (id) => this.peers.get(id)?.gen ?? 0,
+    )
+    const electionMs = opts.tickMs * opts.electionTicks
+    this.network.onDeliver = (m, sentAt, sentGen) => {
+      const to = this.peers.get(m.to)
+      if (to)
+        countPeerDelivery(
+          this.stats,
+          { now: this.now, electionMs, chunkBytes: opts.snapshotChunkBytes },
+          to,
+          m,
+          sentAt,
+          sentGen,
+        )
+    }
     this.safety = new SafetyChecker(() => Math.round(this.now * 1000) / 1000)
     const drift = opts.rng.fork()
     for (const p of opts.peers) {
       // Rates within ±40% of the drift bound of each other.
       const rate = 1 + (drift.next() - 0.5) * opts.maxClockDrift * 0.8
-      const disk = new SimDisk(this, () => 0.2 + drift.next() * 3)
-      this.peers.set(p.id, {
+      const peer: WorldPeer = {
         ...p,
-        disk,
+        kind: p.role,
+        disk: new SimDisk(this, () => 0.2 + drift.next() * 3 + peer.applyDelay + peer.slow),
         peer: null,
         driver: null,
+        get node() {
+          return this.driver?.node ?? null
+        },
+        opening: false,
         gen: 0,
         rate,
         offset: drift.next() * 1e6,
         stalled: false,
         held: [],
-      })
+        applyDelay: 0,
+        slow: 0,
+        readyInFlight: false,
+      }
+      this.peers.set(p.id, peer)
     }
+  }
+
+  get net(): NetworkFaults {
+    return this.network.faults
+  }
+
+  set net(faults: NetworkFaults) {
+    this.network.faults = faults
+  }
+
+  get blocked(): LinkBlocks {
+    return this.network.blocked
+  }
+
+  get delays(): DelayRule[] {
+    return this.network.delays
+  }
+
+  set delays(rules: DelayRule[]) {
+    this.network.delays = rules
+  }
+
+  get timing() {
+    return {
+      tickMs: this.opts.tickMs,
+      electionTick: this.opts.electionTicks,
+      maxDrift: this.opts.maxClockDrift,
+    }
+  }
+
+  isUp(p: WorldPeer): boolean {
+    return p.peer !== null || p.opening
+  }
+
+  /** Rebased so the peer's clock stays continuous: only its rate changes. */
+  setDrift(p: WorldPeer, drift: number): void {
+    const clock = p.offset + this.now * p.rate
+    p.rate = 1 / (1 + drift)
+    p.offset = clock - this.now * p.rate
+  }
+
+  setApplyDelay(p: WorldPeer, ms: number): void {
+    p.applyDelay = ms
+  }
+
+  setSlow(p: WorldPeer, ms: number): void {
+    p.slow = ms
+  }
+
+  transferLeadership(leader: WorldPeer, target: string): void {
+    leader.peer?.transferLeadership(target, { timeoutMs: 300 }).catch(() => {})
+  }
+
+  /** One change goes through the public API; several at once straight to Raft (joint consensus). */
+  proposeConfChange(leader: WorldPeer, changes: ConfChangeItem[]): boolean {
+    const peer = leader.peer
+    const d = leader.driver
+    if (!peer || !d) return false
+    const report = (what: string) => [
+      () => this.trace(`membership ${what} done`),
+      (err: unknown) => this.trace(`membership ${what} failed: ${(err as { code?: string }).code}`),
+    ]
+    if (changes.length === 1) {
+      const { type, id } = changes[0]
+      const [ok, failed] = report(`${type} ${id}`)
+      const change = type === 'remove' ? peer.removeMember(id) : peer.addMember(id, { as: type })
+      change.then(ok, failed)
+      return true
+    }
+    try {
+      d.node.proposeConfChange({ changes })
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err
+      return false
+    }
+    d.schedule()
+    return true
+  }
+
+  campaign(p: WorldPeer): void {
+    p.driver?.node.campaign()
+    p.driver?.schedule()
+  }
+
+  ticksCurrent(p: WorldPeer): boolean {
+    return !p.stalled && p.driver !== null && p.driver.ticks.untilNextTick() > 0
   }
 
   at(time: number, fn: () => void): void {
@@ -138,6 +271,7 @@ export class PeerWorld implements Scheduler {
   /** Opens (or reopens) `p` over its disk; it counts as up once openPeer resolves. */
   start(p: WorldPeer): void {
     if (p.peer) return
+    p.opening = true
     const gen = ++p.gen
     this.trace(`${p.id} starts (run ${gen})`)
     const o = this.opts
@@ -145,7 +279,7 @@ export class PeerWorld implements Scheduler {
       id: p.id,
       role: p.role,
       storage: p.disk.open(),
-      transport: this.net.endpoint(p.id),
+      transport: this.network.endpoint(p.id),
       bootstrap: p.spare ? undefined : o.bootstrap,
       raft: {
         tickMs: o.tickMs,
@@ -155,6 +289,7 @@ export class PeerWorld implements Scheduler {
         priorityOf: (id) => this.peers.get(id)?.priority ?? 1,
         maxClockDrift: o.maxClockDrift,
         maxSizePerMsg: o.maxSizePerMsg,
+        snapshotChunkBytes: o.snapshotChunkBytes,
       },
       snapshot: { entries: o.snapshotEntries },
       limits: { writeTimeoutMs: 1200, readTimeoutMs: 800 },
@@ -173,11 +308,14 @@ export class PeerWorld implements Scheduler {
           this.stopped.push(d)
           return
         }
+        p.opening = false
         p.peer = peer
         p.driver = d
       },
       (err) => {
-        if (p.gen === gen) this.safety.report(`${p.id} failed to open: ${(err as Error).message}`)
+        if (p.gen !== gen) return
+        p.opening = false
+        this.safety.report(`${p.id} failed to open: ${(err as Error).message}`)
       },
     )
   }
@@ -193,9 +331,11 @@ export class PeerWorld implements Scheduler {
     p.disk.crash()
     p.peer = null
     p.driver = null
+    p.opening = false
+    p.readyInFlight = false
     p.stalled = false
     p.held = []
-    this.net.resume(p.id)
+    this.network.resume(p.id)
   }
 
   /** Freezes `p`'s timers and traffic for `ms` while its clock runs on (a paused process). */
@@ -203,7 +343,7 @@ export class PeerWorld implements Scheduler {
     if (!p.peer || p.stalled) return
     this.trace(`${p.id} stalls for ${ms.toFixed(0)} ms`)
     p.stalled = true
-    this.net.pause(p.id)
+    this.network.pause(p.id)
     const gen = p.gen
     this.at(this.now + ms, () => {
       if (p.gen !== gen || !p.stalled) return
@@ -211,7 +351,7 @@ export class PeerWorld implements Scheduler {
       p.stalled = false
       const due = p.held
       p.held = []
-      this.net.resume(p.id)
+      this.network.resume(p.id)
       for (const fn of due) fn()
     })
   }
@@ -239,6 +379,7 @@ export class PeerWorld implements Scheduler {
     const leaderCheck = (node: RawNode) => {
       if (node.raft.role !== 'leader') return
       this.safety.onLeader(p.id, node)
+      if (p.gen === gen) for (const check of this.afterLeaderStep) check(p)
       const key = `${p.id}@${node.raft.term}`
       if (key !== this.lastLeader) {
         this.lastLeader = key
@@ -248,6 +389,7 @@ export class PeerWorld implements Scheduler {
     }
     return {
       ready: (rd, node) => {
+        if (p.gen === gen) p.readyInFlight = true
         this.safety.onAppend(p.id, node, rd.entries)
         leaderCheck(node)
         if (p.gen === gen && this.crashBeforePersist?.(p, rd)) {
@@ -271,6 +413,7 @@ export class PeerWorld implements Scheduler {
         this.onApplied?.(p, entry, result)
       },
       advanced: (node) => {
+        if (p.gen === gen) p.readyInFlight = false
         leaderCheck(node)
         const commit = node.raft.log.committed
         if (commit > checkedCommit) {
@@ -278,6 +421,7 @@ export class PeerWorld implements Scheduler {
           this.safety.onCommit(p.id, node, checkedCommit + 1, commit)
           checkedCommit = commit
         }
+        if (p.gen === gen && p.driver) for (const check of this.afterReady) check(p)
       },
     }
   }

@@ -1,19 +1,11 @@
 import { decodeMessage, encodeMessage } from '../codec/message-codec.js'
-import type { Message, PeerId } from '../raft/messages.js'
+import { type Message, MessageType, type PeerId } from '../raft/messages.js'
 import type { PeerEvent, Transport } from '../transport/transport.js'
+import { type DelayRule, extraDelay, LinkBlocks, type NetworkFaults } from './fault-world.js'
 import type { Rng } from './rng.js'
 import type { Scheduler } from './sim-storage.js'
 
-export interface LinkFaults {
-  /** Chance that a message is lost. */
-  drop: number
-  /** Chance that a message is delivered twice. */
-  duplicate: number
-  minDelay: number
-  maxDelay: number
-}
-
-export const CALM: LinkFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 }
+export const CALM: NetworkFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 5 }
 
 /**
  * The simulated network: every message goes through the wire codec (no object is shared between
@@ -21,9 +13,13 @@ export const CALM: LinkFaults = { drop: 0, duplicate: 0, minDelay: 1, maxDelay: 
  * reordered. `blocked` holds one-way cut links `from>to`. A paused peer's traffic waits.
  */
 export class SimNetwork {
-  faults: LinkFaults = CALM
-  readonly blocked = new Set<string>()
+  faults: NetworkFaults = CALM
+  readonly blocked = new LinkBlocks()
+  /** Extra delays for matching messages (slow links around transfers, restarts...). */
+  delays: DelayRule[] = []
   private readonly endpoints = new Map<PeerId, SimEndpoint>()
+  /** Sees each message as it is delivered, with when it was sent and the receiver's run then. */
+  onDeliver: ((m: Message, sentAt: number, sentGen: number) => void) | null = null
   /** Peers whose process is paused: their traffic in both directions waits for the resume. */
   private readonly paused = new Map<PeerId, (() => void)[]>()
   sent = 0
@@ -31,6 +27,10 @@ export class SimNetwork {
   constructor(
     private readonly sched: Scheduler,
     private readonly rng: Rng,
+    /** A slow peer's messages take this much longer, both ways. */
+    private readonly slowOf: (id: PeerId) => number = () => 0,
+    /** The receiver's run (bumped at each restart), to tell replies to an earlier run. */
+    private readonly genOf: (id: PeerId) => number = () => 0,
   ) {}
 
   /** A fresh endpoint for `id` (a restart): the previous one is closed. */
@@ -66,20 +66,33 @@ export class SimNetwork {
     const f = this.faults
     if (this.blocked.has(`${m.from}>${m.to}`) || this.rng.chance(f.drop)) return
     const bytes = encodeMessage(m)
+    const now = this.sched.now
+    const gen = this.genOf(m.to)
+    const deliver = () => this.arrive(m.to, bytes, now, gen)
+    if (this.delays.length > 16) this.delays = this.delays.filter((d) => d.until >= now)
     const copies = this.rng.chance(f.duplicate) ? 2 : 1
     for (let i = 0; i < copies; i++) {
-      const delay = f.minDelay + this.rng.next() * (f.maxDelay - f.minDelay)
-      this.sched.at(this.sched.now + delay, () => this.arrive(m.to, bytes))
+      let delay = f.minDelay + this.rng.next() * (f.maxDelay - f.minDelay)
+      delay += this.slowOf(m.from) + this.slowOf(m.to)
+      if (this.delays.length > 0) delay += extraDelay(this.delays, m, now, () => this.rng.next())
+      this.sched.at(now + delay, deliver)
     }
+    // A stale duplicate: the same append once more, long after, over whatever the log holds then.
+    if (f.replay && m.type === MessageType.App && this.rng.chance(f.replay))
+      this.sched.at(now + 20 + this.rng.next() * 230, deliver)
   }
 
-  private arrive(to: PeerId, bytes: Uint8Array): void {
+  private arrive(to: PeerId, bytes: Uint8Array, sentAt: number, sentGen: number): void {
     const heldIn = this.paused.get(to)
     if (heldIn) {
-      heldIn.push(() => this.arrive(to, bytes))
+      heldIn.push(() => this.arrive(to, bytes, sentAt, sentGen))
       return
     }
-    this.endpoints.get(to)?.receive(decodeMessage(bytes))
+    const endpoint = this.endpoints.get(to)
+    if (!endpoint) return
+    const m = decodeMessage(bytes)
+    this.onDeliver?.(m, sentAt, sentGen)
+    endpoint.receive(m)
   }
 }
 

@@ -34,3 +34,32 @@ export function countDelivery(
   }
   if (m.type === MessageType.App && cluster.now - ev.sentAt > 20) stats.replayedAppends++
 }
+
+export function emptyStats(): SimStats {
+  return {
+    chunkedSnapshots: 0,
+    snapshotsDuringReady: 0,
+    repliesAcrossRestart: 0,
+    lateTransferVotes: 0,
+    replayedAppends: 0,
+  }
+}
+
+/** The same counts in the world of real peers, taken as each message is delivered. */
+export function countPeerDelivery(
+  stats: SimStats,
+  at: { now: number; electionMs: number; chunkBytes: number },
+  to: { gen: number; readyInFlight: boolean },
+  m: Message,
+  sentAt: number,
+  sentGen: number,
+): void {
+  const snap = m.type === MessageType.Snap ? m.snapshot : undefined
+  if (snap && snap.offset === 0 && snap.total > at.chunkBytes) stats.chunkedSnapshots++
+  // The last chunk lands while the receiver's driver is between ready() and advance().
+  if (snap && snap.offset + snap.data.length >= snap.total && to.readyInFlight) stats.snapshotsDuringReady++
+  if (m.type === MessageType.ReadIndexResp && sentGen !== to.gen) stats.repliesAcrossRestart++
+  if (m.type === MessageType.Vote && transferStamp(m) !== undefined && at.now - sentAt > at.electionMs)
+    stats.lateTransferVotes++
+  if (m.type === MessageType.App && at.now - sentAt > 20) stats.replayedAppends++
+}
