@@ -10,8 +10,6 @@ import type { PeerDriver } from './driver.js'
 import { PeerError } from './errors.js'
 import { frame, unframe } from './snapshot-frames.js'
 
-export { frame, unframe } from './snapshot-frames.js'
-
 /** Bytes held in memory for a purpose, and the most ever held at once. */
 export class ByteGauge {
   now = 0
