@@ -63,10 +63,11 @@ describe('a member lying in election messages', () => {
     expect(refusals[0].logTerm).toBeUndefined()
   })
 
-  for (const [who, opts] of [
+  const outsiders: Array<[string, { learners?: string[] }]> = [
     ['a learner', { learners: ['d'] }],
     ['a peer outside the group (removed, or never added)', {}],
-  ] as const) {
+  ]
+  for (const [who, opts] of outsiders) {
     it(`${who} cannot raise a voter's term or win its vote`, () => {
       const net = lead3({ ...opts, config: () => ({ preVote: false, checkQuorum: false, leaseTicks: 0 }) })
       const b = net.raft('b')
