@@ -131,6 +131,13 @@ describe('three data peers', () => {
       const members = (await cluster.status(leader)).members.map((m) => m.id)
       expect(members).not.toContain(fourth.id)
       expect(members).toHaveLength(3)
+      // Its connections are closed by the gates, which follow the membership.
+      await until('a gate to close the removed peer’s connections', async () => {
+        const texts = await Promise.all(cluster.peers.map((p) => http.get<string>(`${p.url}/metrics`)))
+        return texts.some((t) =>
+          /flotilla_gate_refused_total\{kind="connectionsClosed"\} [1-9]/.test(String(t.body)),
+        )
+      })
     } catch (error) {
       throw new Error(`${(error as Error).message}\nfourth peer's log:\n${fourth.output.slice(-3000)}`)
     } finally {
