@@ -67,6 +67,9 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead, term: 0 })
       return
     case MessageType.TimeoutNow:
+      // Only our leader may hand leadership over: from anyone else it would start an election
+      // that followers in the leader's lease honour.
+      if (m.from !== r.lead) return
       // Without a stamp, the campaign is one that no follower in a lease honours.
       hup(r, m.index ?? Number.NEGATIVE_INFINITY)
       return
@@ -89,6 +92,9 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead, term: 0 })
       return
     case MessageType.ReadIndexResp:
+      // Our reads go to our leader: an answer from any other member could make a read wait
+      // for too little (a stale read) or forge a freshness proof.
+      if (m.from !== r.lead) return
       handleReadIndexResp(r, m)
       return
   }

@@ -8,7 +8,7 @@ import {
   isJoint,
 } from './confchange.js'
 import { type RaftConfig, type ResolvedConfig, resolveConfig } from './config.js'
-import { handleVoteRequest, hup, learnCommit } from './election.js'
+import { handleVoteRequest, hup, mayCampaign } from './election.js'
 import { RaftError } from './errors.js'
 import { stepCandidate, stepFollower } from './follower.js'
 import { appendEntries, committedInCurrentTerm, leaderPropose, maybeCommit, stepLeader } from './leader.js'
@@ -332,6 +332,10 @@ export class Raft {
   // ---- the step function ----
 
   step(m: Message): void {
+    if ((m.type === MessageType.Vote || m.type === MessageType.PreVote) && !mayCampaign(this, m)) {
+      // Before any term change: a removed peer must not disrupt the group.
+      return
+    }
     if (m.term === 0) {
       // local message or a forwarded request
     } else if (m.term > this.term) {
@@ -364,8 +368,6 @@ export class Raft {
       return
     }
 
-    if ((m.type === MessageType.VoteResp || m.type === MessageType.PreVoteResp) && m.reject)
-      learnCommit(this, m)
     switch (m.type) {
       case MessageType.Hup:
         hup(this)
