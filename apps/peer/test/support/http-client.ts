@@ -14,12 +14,30 @@ export class HttpClient {
     this.agent = new Agent({ keepAlive: true, maxSockets })
   }
 
-  send<T = Record<string, unknown>>(
+  async send<T = Record<string, unknown>>(
     url: string,
     method: string,
     body?: unknown,
     headers: Record<string, string> = {},
     timeoutMs = 15_000,
+  ): Promise<HttpAnswer<T>> {
+    try {
+      return await this.once<T>(url, method, body, headers, timeoutMs)
+    } catch (error) {
+      // A pooled keep-alive socket the server closed as idle just as we reused it: the request
+      // never reached the server. Node documents this race; resend reads once, never writes.
+      const stale = (error as { staleSocket?: boolean }).staleSocket === true
+      if (!stale || (method !== 'GET' && method !== 'HEAD')) throw error
+      return this.once<T>(url, method, body, headers, timeoutMs)
+    }
+  }
+
+  private once<T>(
+    url: string,
+    method: string,
+    body: unknown,
+    headers: Record<string, string>,
+    timeoutMs: number,
   ): Promise<HttpAnswer<T>> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
     return new Promise((resolve, reject) => {
@@ -48,7 +66,10 @@ export class HttpClient {
         },
       )
       req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in ${timeoutMs} ms`)))
-      req.on('error', reject)
+      req.on('error', (error: Error & { code?: string; staleSocket?: boolean }) => {
+        if (req.reusedSocket && error.code === 'ECONNRESET') error.staleSocket = true
+        reject(error)
+      })
       req.end(payload)
     })
   }
