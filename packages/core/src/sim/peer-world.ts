@@ -88,6 +88,7 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
   /** Each entry a data peer applied (its first application of a write, and retries). */
   onApplied: ((p: WorldPeer, entry: Entry, result: ApplyResult) => void) | null = null
   onNewLeader: ((p: WorldPeer) => void) | null = null
+  onOldTermCommit: ((p: WorldPeer) => void) | null = null
   readonly afterReady: ((p: WorldPeer) => void)[] = []
   readonly afterLeaderStep: ((p: WorldPeer) => void)[] = []
   /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
@@ -392,6 +393,11 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
         if (p.gen === gen) p.readyInFlight = true
         this.safety.onAppend(p.id, node, rd.entries)
         leaderCheck(node)
+        const commit = rd.hardState?.commit ?? 0
+        if (p.gen === gen && node.raft.role === 'leader' && commit > checkedCommit) {
+          const term = node.raft.log.termOrUndefined(commit)
+          if (term !== undefined && term < node.raft.term) this.onOldTermCommit?.(p)
+        }
         if (p.gen === gen && this.crashBeforePersist?.(p, rd)) {
           // Runs before the save completes (every sync takes longer than 0 ms): the write is lost.
           this.trace(`${p.id} crashes while writing a Ready`)
