@@ -240,10 +240,13 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
     if (this.opts.trace) this.traceLines.push(`${this.now.toFixed(3)} ${line}`)
   }
 
-  /** Runs events up to `until` (or until `stop()` holds), draining microtasks after each. */
+  /**
+   * Runs events up to `until` (or until `stop()` holds), draining microtasks after each. Stops
+   * for good once safety is broken: a group whose logs diverged may probe forever.
+   */
   async run(until: number, stop?: () => boolean): Promise<void> {
     for (;;) {
-      if (stop?.()) return
+      if (stop?.() || this.safety.violations.length > 0) return
       const ev = this.held ?? this.queue.pop()
       this.held = undefined
       if (!ev) break
