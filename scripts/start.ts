@@ -86,6 +86,11 @@ const stop = async () => {
 }
 process.on('SIGINT', stop)
 process.on('SIGTERM', stop)
+// Vite's own SIGTERM handler may exit before stop() is done: never leave the Node peer orphaned
+// (it would keep the data folder locked for the next npm start). On SIGTERM it shuts down cleanly.
+process.on('exit', () => {
+  if (witness.child.exitCode === null) witness.child.kill('SIGTERM')
+})
 witness.child.once('exit', (code) => {
   if (stopping) return
   say(`the Node peer exited (${code}); stopping`)

@@ -1,4 +1,11 @@
-import { decodeCbor, encodeCbor, type Storage, StorageError, type StoredSnapshot } from '@flotilla/core'
+import {
+  decodeCbor,
+  encodeCbor,
+  type SnapshotWriter,
+  type Storage,
+  StorageError,
+  type StoredSnapshot,
+} from '@flotilla/core'
 
 /**
  * The storage conformance suite runs under Vitest in Node; the store under test runs in another
@@ -8,7 +15,27 @@ import { decodeCbor, encodeCbor, type Storage, StorageError, type StoredSnapshot
  * request. A StorageError crosses with its code.
  */
 
-type Op = 'load' | 'save' | 'entries' | 'term' | 'writeSnapshot' | 'readSnapshot' | 'compact' | 'close'
+type Op =
+  | 'load'
+  | 'save'
+  | 'entries'
+  | 'term'
+  | 'writeSnapshot'
+  | 'beginSnapshot'
+  | 'snapshotWrite'
+  | 'snapshotCommit'
+  | 'snapshotAbort'
+  | 'readSnapshot'
+  | 'snapshotRead'
+  | 'compact'
+  | 'close'
+
+/** Snapshot writers and readers the runtime side holds for the Node side, by number. */
+interface Handles {
+  next: number
+  writers: Map<number, SnapshotWriter>
+  snapshots: Map<number, StoredSnapshot>
+}
 
 interface Request {
   id: number
@@ -38,6 +65,7 @@ async function bytesOf(data: unknown): Promise<Uint8Array> {
 /** Runtime side: answers requests on `socket` from the store that `open()` gives. */
 export function serveStorage(socket: SocketLike, open: () => Promise<Storage>): void {
   const store = open()
+  const handles: Handles = { next: 1, writers: new Map(), snapshots: new Map() }
   // A store that fails to open (ERR_LOCKED) answers every request with that error.
   store.catch(() => {})
   // Decoding is asynchronous for Blob messages: chain it so requests reach the store in order.
@@ -46,7 +74,7 @@ export function serveStorage(socket: SocketLike, open: () => Promise<Storage>): 
     inOrder = inOrder.then(async () => {
       const request = decodeCbor<Request>(await bytesOf(event.data))
       store
-        .then((storage) => call(storage, request))
+        .then((storage) => call(storage, handles, request))
         .then(
           (value) => socket.send(encodeCbor({ id: request.id, ok: true, value } satisfies Reply)),
           (err: Error & { code?: string }) =>
@@ -58,7 +86,7 @@ export function serveStorage(socket: SocketLike, open: () => Promise<Storage>): 
   })
 }
 
-async function call(storage: Storage, { op, args }: Request): Promise<unknown> {
+async function call(storage: Storage, handles: Handles, { op, args }: Request): Promise<unknown> {
   switch (op) {
     case 'load':
       return storage.load()
@@ -74,18 +102,45 @@ async function call(storage: Storage, { op, args }: Request): Promise<unknown> {
         args[1] as Uint8Array[],
         args[2] as Parameters<Storage['writeSnapshot']>[2],
       )
+    case 'beginSnapshot': {
+      const handle = handles.next++
+      handles.writers.set(
+        handle,
+        await storage.beginSnapshot(args[0] as Parameters<Storage['beginSnapshot']>[0]),
+      )
+      return handle
+    }
+    case 'snapshotWrite':
+      return writerOf(handles, args[0]).write(args[1] as number, args[2] as Uint8Array)
+    case 'snapshotCommit':
+      return writerOf(handles, args[0]).commit(args[1] as Parameters<SnapshotWriter['commit']>[0])
+    case 'snapshotAbort':
+      return writerOf(handles, args[0]).abort()
     case 'readSnapshot': {
       const snap = await storage.readSnapshot()
       if (!snap) return null
       const chunks: Uint8Array[] = []
       for await (const chunk of snap.chunks()) chunks.push(chunk)
-      return { meta: snap.meta, size: snap.size, chunks }
+      const handle = handles.next++
+      handles.snapshots.set(handle, snap)
+      return { meta: snap.meta, size: snap.size, chunks, handle }
+    }
+    case 'snapshotRead': {
+      const snap = handles.snapshots.get(args[0] as number)
+      if (!snap) throw new Error(`remote storage: no snapshot handle ${args[0]}`)
+      return snap.read(args[1] as number, args[2] as number)
     }
     case 'compact':
       return storage.compact(args[0] as number)
     case 'close':
       return storage.close()
   }
+}
+
+function writerOf(handles: Handles, handle: unknown): SnapshotWriter {
+  const writer = handles.writers.get(handle as number)
+  if (!writer) throw new Error(`remote storage: no snapshot writer ${handle}`)
+  return writer
 }
 
 /** Node side: a Storage whose calls run in the store behind `socket` (already open). */
@@ -128,10 +183,29 @@ export function remoteStorage(socket: SocketLike): Storage {
       for await (const chunk of chunks) parts.push(chunk)
       return request('writeSnapshot', meta, parts, options ?? {})
     },
+    async beginSnapshot(meta): Promise<SnapshotWriter> {
+      const handle = await request<number>('beginSnapshot', meta)
+      let size = 0
+      return {
+        meta,
+        get size() {
+          return size
+        },
+        async write(offset, bytes) {
+          await request('snapshotWrite', handle, offset, bytes)
+          size = offset + bytes.length
+        },
+        commit: (options) => request('snapshotCommit', handle, options ?? {}),
+        abort: () => request('snapshotAbort', handle),
+      }
+    },
     async readSnapshot(): Promise<StoredSnapshot | null> {
-      const snap = await request<{ meta: StoredSnapshot['meta']; size: number; chunks: Uint8Array[] } | null>(
-        'readSnapshot',
-      )
+      const snap = await request<{
+        meta: StoredSnapshot['meta']
+        size: number
+        chunks: Uint8Array[]
+        handle: number
+      } | null>('readSnapshot')
       if (!snap) return null
       return {
         meta: snap.meta,
@@ -139,6 +213,7 @@ export function remoteStorage(socket: SocketLike): Storage {
         async *chunks() {
           yield* snap.chunks
         },
+        read: (offset, length) => request<Uint8Array>('snapshotRead', snap.handle, offset, length),
       }
     },
     compact: (index) => request('compact', index),

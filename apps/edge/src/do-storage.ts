@@ -1,5 +1,7 @@
 import {
   checkAppend,
+  checkSnapshotRange,
+  checkSnapshotWrite,
   decodeCbor,
   type Entry,
   encodeCbor,
@@ -7,10 +9,12 @@ import {
   type SaveBatch,
   type SnapshotMeta,
   type SnapshotWriteOptions,
+  type SnapshotWriter,
   type Storage,
   StorageError,
   type StoredSnapshot,
   type StoredState,
+  writeSnapshotFrom,
 } from '@flotilla/core'
 
 /** The part of a SQLite-backed Durable Object's `ctx.storage` this adapter uses. */
@@ -27,11 +31,23 @@ export interface DurableObjectStorageLike {
 const MAX_CHUNK_BYTES = 1 << 20
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: '', commit: 0 }
 
+// The current snapshot's rows are keyed by byte offset (ranged reads); rows of snapshots being
+// written, by writer and offset, until a commit moves them over. The first version kept the
+// snapshot in flotilla_snapshot by sequence number: moved over on open.
 const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS flotilla_entries (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB)',
   'CREATE TABLE IF NOT EXISTS flotilla_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)',
   'CREATE TABLE IF NOT EXISTS flotilla_snapshot (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)',
+  'CREATE TABLE IF NOT EXISTS flotilla_snapshot_bytes (at INTEGER PRIMARY KEY, data BLOB NOT NULL)',
+  'CREATE TABLE IF NOT EXISTS flotilla_snapshot_partial (writer INTEGER NOT NULL, at INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (writer, at))',
 ]
+
+interface SnapshotRecord {
+  meta: SnapshotMeta
+  size: number
+  /** Bumped by every commit: a reader of an older one learns it was replaced. */
+  gen?: number
+}
 
 /**
  * Raft storage over a Durable Object's SQLite storage. Each call runs its SQL synchronously
@@ -47,8 +63,9 @@ class DurableObjectRaftStorage implements Storage {
   private first: number
   private last: number
   private hardState: HardState
-  private snapshot: { meta: SnapshotMeta; size: number } | null
+  private snapshot: SnapshotRecord | null
   private closed = false
+  private writers = 0
 
   constructor(private readonly storage: DurableObjectStorageLike) {
     this.first = this.meta<number>('first') ?? 1
@@ -56,6 +73,17 @@ class DurableObjectRaftStorage implements Storage {
     this.last = typeof max === 'number' ? max : this.first - 1
     this.hardState = this.meta<HardState>('hardState') ?? EMPTY_HARD_STATE
     this.snapshot = this.meta('snapshot') ?? null
+    this.storage.transactionSync(() => {
+      // Writes that never committed are gone with the process that made them.
+      this.exec('DELETE FROM flotilla_snapshot_partial')
+      let at = 0
+      for (const row of this.rows('SELECT data FROM flotilla_snapshot ORDER BY seq')) {
+        const data = bytes(row.data)
+        this.exec('INSERT INTO flotilla_snapshot_bytes VALUES (?, ?)', at, blob(data))
+        at += data.length
+      }
+      this.exec('DELETE FROM flotilla_snapshot')
+    })
   }
 
   async load(): Promise<StoredState> {
@@ -129,44 +157,126 @@ class DurableObjectRaftStorage implements Storage {
     options: SnapshotWriteOptions = {},
   ): Promise<void> {
     this.checkOpen()
-    const rows: Uint8Array[] = []
-    let size = 0
-    for await (const chunk of chunks) {
-      for (let at = 0; at < chunk.length; at += MAX_CHUNK_BYTES)
-        rows.push(chunk.subarray(at, at + MAX_CHUNK_BYTES))
-      size += chunk.length
-    }
+    await writeSnapshotFrom(this, meta, chunks, options)
+  }
+
+  /** Rows land as they come (unsynced: a partial write never survives a restart). */
+  async beginSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter> {
     this.checkOpen()
-    const snapshot = { meta: structuredClone(meta), size }
-    this.storage.transactionSync(() => {
-      this.exec('DELETE FROM flotilla_snapshot')
-      rows.forEach((row, seq) => {
-        this.exec('INSERT INTO flotilla_snapshot VALUES (?, ?)', seq, blob(row))
-      })
-      this.putMeta('snapshot', snapshot)
-      if (options.replaceLog) {
-        this.exec('DELETE FROM flotilla_entries')
-        this.putMeta('first', meta.index + 1)
-      }
-    })
-    this.snapshot = snapshot
-    if (options.replaceLog) {
-      this.first = meta.index + 1
-      this.last = meta.index
+    const id = ++this.writers
+    const store = this
+    let done = false
+    let size = 0
+    const pending = () => {
+      store.checkOpen()
+      if (done)
+        throw new StorageError('ERR_INVALID', `snapshot at ${meta.index}: already committed or aborted`)
     }
-    await this.storage.sync()
+    const discard = () => store.exec('DELETE FROM flotilla_snapshot_partial WHERE writer = ?', id)
+    return {
+      meta: structuredClone(meta),
+      get size() {
+        return size
+      },
+      async write(offset: number, data: Uint8Array) {
+        pending()
+        checkSnapshotWrite(offset, size)
+        store.storage.transactionSync(() => {
+          for (let at = 0; at < data.length; at += MAX_CHUNK_BYTES)
+            store.exec(
+              'INSERT INTO flotilla_snapshot_partial VALUES (?, ?, ?)',
+              id,
+              offset + at,
+              blob(data.subarray(at, at + MAX_CHUNK_BYTES)),
+            )
+        })
+        size += data.length
+      },
+      async commit(options: SnapshotWriteOptions = {}) {
+        pending()
+        done = true
+        const record: SnapshotRecord = {
+          meta: structuredClone(meta),
+          size,
+          gen: (store.snapshot?.gen ?? 0) + 1,
+        }
+        store.storage.transactionSync(() => {
+          store.exec('DELETE FROM flotilla_snapshot_bytes')
+          store.exec(
+            'INSERT INTO flotilla_snapshot_bytes SELECT at, data FROM flotilla_snapshot_partial WHERE writer = ?',
+            id,
+          )
+          discard()
+          store.putMeta('snapshot', record)
+          if (options.replaceLog) {
+            store.exec('DELETE FROM flotilla_entries')
+            store.putMeta('first', meta.index + 1)
+          }
+        })
+        store.snapshot = record
+        if (options.replaceLog) {
+          store.first = meta.index + 1
+          store.last = meta.index
+        }
+        await store.storage.sync()
+      },
+      async abort() {
+        if (done || store.closed) return
+        done = true
+        discard()
+      },
+    }
   }
 
   async readSnapshot(): Promise<StoredSnapshot | null> {
     this.checkOpen()
-    if (!this.snapshot) return null
-    // Read at once: a later writeSnapshot must not change a snapshot being streamed.
-    const rows = this.rows('SELECT data FROM flotilla_snapshot ORDER BY seq').map((row) => bytes(row.data))
+    const record = this.snapshot
+    if (!record) return null
+    const store = this
+    const current = () => {
+      store.checkOpen()
+      if (store.snapshot !== record)
+        throw new StorageError(
+          'ERR_UNAVAILABLE',
+          'the snapshot was replaced while it was read; read it again',
+        )
+    }
     return {
-      meta: structuredClone(this.snapshot.meta),
-      size: this.snapshot.size,
+      meta: structuredClone(record.meta),
+      size: record.size,
       async *chunks() {
-        yield* rows
+        // A row at a time: the snapshot is never all in memory.
+        for (let at = 0; at < record.size; ) {
+          current()
+          const row = store.rows('SELECT data FROM flotilla_snapshot_bytes WHERE at = ?', at)[0]
+          if (!row) throw new StorageError('ERR_CORRUPT', `snapshot row at byte ${at} is missing`)
+          const data = bytes(row.data)
+          at += data.length
+          yield data
+        }
+      },
+      async read(offset, length) {
+        checkSnapshotRange(offset, length, record.size)
+        current()
+        const out = new Uint8Array(length)
+        const end = offset + length
+        const rows = store.rows(
+          'SELECT at, data FROM flotilla_snapshot_bytes WHERE at < ? AND at + length(data) > ? ORDER BY at',
+          end,
+          offset,
+        )
+        let filled = 0
+        for (const row of rows) {
+          const at = row.at as number
+          const data = bytes(row.data)
+          const from = Math.max(offset, at)
+          const to = Math.min(end, at + data.length)
+          out.set(data.subarray(from - at, to - at), from - offset)
+          filled += to - from
+        }
+        if (filled !== length)
+          throw new StorageError('ERR_CORRUPT', `snapshot rows cover ${filled} of [${offset}, ${end})`)
+        return out
       },
     }
   }

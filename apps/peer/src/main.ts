@@ -12,6 +12,7 @@ import {
 } from '@flotilla/transport-libp2p/node'
 import { getRequestListener } from '@hono/node-server'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -23,6 +24,7 @@ import { logPeerEvents } from './log.js'
 import { PeerMetricsRegistry } from './metrics.js'
 import { AddressBook, splitPeerAddr } from './p2p/address-book.js'
 import { GroupAdmin } from './p2p/admin.js'
+import { ADMISSION_TTL_MS, createGate, followMembership, serveTabAdmission } from './p2p/gate.js'
 import { joinGroup } from './p2p/join.js'
 
 export interface RunningPeer {
@@ -70,17 +72,27 @@ export async function startPeer(config: PeerConfig, log: Logger): Promise<Runnin
   const storage = await openFsStorage({ dir: join(config.data, 'raft') })
   const privateKey = await loadIdentity(config.data)
   let peer: Peer | null = null
-  const metrics = new PeerMetricsRegistry({ peer: () => peer, transport: () => transport.stats() })
+  const self = peerIdFromPrivateKey(privateKey).toString()
+  const founders = config.join ? null : foundingMembers(config, self)
+  const gate = createGate({
+    self,
+    founders: founders ? [...founders.bootstrap.voters, ...(founders.bootstrap.witnesses ?? [])] : null,
+    relay: config.relay,
+    token: config.token,
+  })
+  const metrics = new PeerMetricsRegistry({
+    peer: () => peer,
+    transport: () => transport.stats(),
+    ...(gate ? { gate: () => gate.stats() } : {}),
+  })
   const host = config.listen.map((a) => /^\/ip4\/([^/]+)/.exec(a)?.[1]).find(Boolean) ?? '0.0.0.0'
-  const options = nodePeer({ privateKey, host, relay: config.relay })
+  const options = nodePeer({ privateKey, host, relay: config.relay, ...(gate ? { gate } : {}) })
   const node = await createLibp2p({
     ...options,
     addresses: { listen: config.listen },
     services: { ...options.services, ping: ping() },
     metrics: prometheusMetrics({ registry: metrics.registry, preserveExistingMetrics: true }),
   })
-  const self = node.peerId.toString()
-  const founders = config.join ? null : foundingMembers(config, self)
   const addresses = new AddressBook(node, join(config.data, 'peers.json'), log)
   await addresses.load()
   for (const [id, list] of founders?.addrs ?? []) await addresses.learn(id, list)
@@ -91,6 +103,7 @@ export async function startPeer(config: PeerConfig, log: Logger): Promise<Runnin
   )
   const transport = await createLibp2pTransport(node, {
     isMember: (id) => (peer ? peer.isMember(id) : !founders || early.has(id)),
+    ...(gate ? { gate } : {}),
   })
   const stopNetwork = async () => {
     await transport.close().catch(() => {})
@@ -110,6 +123,7 @@ export async function startPeer(config: PeerConfig, log: Logger): Promise<Runnin
     throw error
   })
   peer = opened
+  const stopFollowing = gate ? followMembership(gate, opened) : () => {}
   const stopLogging = logPeerEvents(opened, log)
   const s = opened.status()
   log.info(
@@ -124,8 +138,11 @@ export async function startPeer(config: PeerConfig, log: Logger): Promise<Runnin
     'storage recovered',
   )
 
-  const admin = new GroupAdmin(node, opened, addresses, config.token)
+  const admin = new GroupAdmin(node, opened, addresses, config.token, (id) =>
+    gate?.admit(id, ADMISSION_TTL_MS),
+  )
   await admin.listen()
+  if (gate && config.relay && config.token !== undefined) await serveTabAdmission(node, gate, config.token)
   await addresses.start(opened)
   const joining = config.join
     ? joinGroup({
@@ -187,6 +204,7 @@ export async function startPeer(config: PeerConfig, log: Logger): Promise<Runnin
         await closed
       }
       stopLogging()
+      stopFollowing()
       await stopNetwork()
       log.info({ event: 'stopped' }, 'stopped')
     })()

@@ -1,4 +1,5 @@
 import type { Peer, Histogram as PeerHistogram, PeerMetrics } from '@flotilla/core'
+import type { GateStats } from '@flotilla/transport-libp2p/node'
 import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client'
 
 /** What /metrics reads on each scrape; the transport's counters are optional (tests). */
@@ -11,6 +12,8 @@ export interface MetricSources {
     bytesReceived: Record<string, number>
     drops: Record<string, number>
   }
+  /** The membership gate's refusals (absent on an open relay). */
+  gate?(): GateStats
 }
 
 const RAFT_ROLES = ['leader', 'follower', 'candidate', 'precandidate']
@@ -195,6 +198,16 @@ export class PeerMetricsRegistry {
     )
     this.mirror('flotilla_transport_drops_total', 'Frames the transport dropped, by reason', ['reason'], () =>
       entries(this.sources.transport?.().drops).map(([reason, n]) => [{ reason }, n]),
+    )
+    this.mirror(
+      'flotilla_gate_refused_total',
+      'Non-members refused by the membership gate: connections, relay reservations, relayed connections, connections closed',
+      ['kind'],
+      () =>
+        entries(this.sources.gate?.() as Record<string, number> | undefined).map(([kind, n]) => [
+          { kind },
+          n,
+        ]),
     )
   }
 

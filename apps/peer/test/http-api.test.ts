@@ -87,6 +87,19 @@ describe('routes call the peer API', () => {
     ).toBe(404)
   })
 
+  it('states the staleness bound in whole milliseconds, rounded up, or unbounded', async () => {
+    const header = async (stalenessMs: number | null) => {
+      peer.readInfo = { ...peer.readInfo, consistency: 'local', stalenessMs }
+      const r = await app.request('/v1/collections/docs/points/a?consistency=local')
+      return r.headers.get('flotilla-staleness-ms')
+    }
+    peer.points.set('a', { id: 'a', vector: new Float32Array([1, 2, 3]), metadata: null })
+    // Rounded down, the header would claim more freshness than the peer proved.
+    expect(await header(40.126)).toBe('41')
+    expect(await header(7)).toBe('7')
+    expect(await header(null)).toBe('unbounded')
+  })
+
   it('lists, adds and removes members and transfers leadership', async () => {
     expect((await read(await app.request('/v1/members'))).members).toEqual([
       { id: 'fake-peer', kind: 'voter' },
@@ -104,10 +117,11 @@ describe('routes call the peer API', () => {
 describe('errors map to statuses with a stable code', () => {
   const cases: Array<[string, Error, number, Record<string, unknown>]> = [
     [
+      // The body's `points`, not the command's `items`: the field names what the caller sent.
       'wrong dimensions',
       new DimensionMismatchError('items[0].vector', 3, 2),
       400,
-      { field: 'items[0].vector' },
+      { field: 'points[0].vector', message: 'points[0].vector: expected 3 dimensions, got 2' },
     ],
     [
       'unknown collection',

@@ -1,5 +1,6 @@
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
@@ -96,16 +97,27 @@ describe('three data peers', () => {
       last = r.body.index
     }
     const fourth = await PeerProcess.create(cluster.root, 'd3')
-    // It asks a follower, which passes the request on to the leader.
     const follower = cluster.peers.find((p) => p !== leader) as PeerProcess
     fourth.start(['--join', follower.multiaddr, ...FAST])
     try {
+      // Without a token the group refuses it at the handshake until an operator adds it, here
+      // through a follower, which passes the request on to the leader.
+      await until('the fourth peer to start', async () => fourth.logs().some((l) => l.event === 'started'))
+      expect(fourth.logs().some((l) => l.event === 'joined')).toBe(false)
+      const added = http.send<{ index: number }>(
+        `${follower.url}/v1/members`,
+        'POST',
+        { id: fourth.id, as: 'voter', addrs: [`/ip4/127.0.0.1/tcp/${fourth.tcpPort}`] },
+        {},
+        90_000,
+      )
       await until(
         'the fourth peer to be a voter',
         async () =>
           (await cluster.status(leader)).members.some((m) => m.id === fourth.id && m.kind === 'voter'),
         90_000,
       )
+      expect((await added).status).toBe(200)
       const events = fourth.logs()
       expect(events.some((l) => l.event === 'snapshot' && l.kind === 'installed')).toBe(true)
       const got = await http.get<{ metadata: { i: number } }>(
@@ -119,6 +131,13 @@ describe('three data peers', () => {
       const members = (await cluster.status(leader)).members.map((m) => m.id)
       expect(members).not.toContain(fourth.id)
       expect(members).toHaveLength(3)
+      // Its connections are closed by the gates, which follow the membership.
+      await until('a gate to close the removed peer’s connections', async () => {
+        const texts = await Promise.all(cluster.peers.map((p) => http.get<string>(`${p.url}/metrics`)))
+        return texts.some((t) =>
+          /flotilla_gate_refused_total\{kind="connectionsClosed"\} [1-9]/.test(String(t.body)),
+        )
+      })
     } catch (error) {
       throw new Error(`${(error as Error).message}\nfourth peer's log:\n${fourth.output.slice(-3000)}`)
     } finally {
@@ -126,18 +145,18 @@ describe('three data peers', () => {
     }
   }, 180_000)
 
-  it('answers a plain js-libp2p node: ping and identify', async () => {
+  it('refuses a non-member at the handshake and counts it', async () => {
     const target = cluster.dataPeers[0]
     const node = await plainNode()
     try {
-      const rtt = await node.services.ping.ping(multiaddr(target.multiaddr))
-      expect(rtt).toBeGreaterThanOrEqual(0)
-      const conn = node.getConnections()[0]
-      const record = await node.services.identify.identify(conn)
-      expect(record.peerId.toString()).toBe(target.id)
-      expect(record.protocols).toContain('/flotilla/raft/1.0.0')
-      expect(record.protocols).toContain('/ipfs/ping/1.0.0')
-      expect(record.listenAddrs.map(String)).toContain(`/ip4/127.0.0.1/tcp/${target.tcpPort}`)
+      // The gate refuses the connection once noise has proven the PeerId, before any stream.
+      await expect(node.services.ping.ping(multiaddr(target.multiaddr))).rejects.toThrow()
+      expect(node.getConnections(peerIdFromString(target.id))).toHaveLength(0)
+      const metrics = await cluster.http.get<string>(`${target.url}/metrics`)
+      const refused = /flotilla_gate_refused_total\{kind="connectionsRefused"\} (\d+)/.exec(
+        String(metrics.body),
+      )
+      expect(Number(refused?.[1] ?? 0)).toBeGreaterThanOrEqual(1)
     } finally {
       await node.stop()
     }
@@ -242,6 +261,23 @@ describe('two data peers and a witness', () => {
         return known && known.protocols.length > 0 ? known.protocols : undefined
       })
       expect(protocols).toContain('/libp2p/circuit/relay/0.2.0/hop')
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it('an open relay (--relay, no token) answers a plain js-libp2p node: ping and identify', async () => {
+    const target = cluster.peers.find((p) => p.role === 'witness') as PeerProcess
+    const node = await plainNode()
+    try {
+      const rtt = await node.services.ping.ping(multiaddr(target.multiaddr))
+      expect(rtt).toBeGreaterThanOrEqual(0)
+      const conn = node.getConnections()[0]
+      const record = await node.services.identify.identify(conn)
+      expect(record.peerId.toString()).toBe(target.id)
+      expect(record.protocols).toContain('/flotilla/raft/1.0.0')
+      expect(record.protocols).toContain('/ipfs/ping/1.0.0')
+      expect(record.listenAddrs.map(String)).toContain(`/ip4/127.0.0.1/tcp/${target.tcpPort}`)
     } finally {
       await node.stop()
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ConfState, Entry, HardState, SnapshotMeta } from '../src/raft/messages.js'
 import type { Storage } from '../src/storage/storage.js'
+import { snapshotStreamCases } from './storage-conformance-snapshot.js'
 
 /**
  * How the conformance suite reaches one store implementation. `open(name)` opens the store
@@ -34,24 +35,24 @@ export function entries(lo: number, hi: number, term: number, size = 8): Entry[]
   return out
 }
 
-function snapshotMeta(index: number, term: number): SnapshotMeta {
+export function snapshotMeta(index: number, term: number): SnapshotMeta {
   return { index, term, conf }
 }
 
-function bytes(n: number, seed: number): Uint8Array {
+export function bytes(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n)
   for (let i = 0; i < n; i++) b[i] = (i * 13 + seed) & 0xff
   return b
 }
 
-async function* asyncChunks(parts: Uint8Array[]): AsyncIterable<Uint8Array> {
+export async function* asyncChunks(parts: Uint8Array[]): AsyncIterable<Uint8Array> {
   for (const p of parts) {
     await Promise.resolve()
     yield p
   }
 }
 
-async function readAll(
+export async function readAll(
   storage: Storage,
 ): Promise<{ meta: SnapshotMeta; size: number; data: Uint8Array } | null> {
   const snap = await storage.readSnapshot()
@@ -68,14 +69,14 @@ async function readAll(
 }
 
 /** Byte equality without the diff machinery, which is slow on megabyte arrays. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }
 
 /** Compares entries field by field, with `data` as plain arrays so a mismatch prints readably. */
-function plain(es: Entry[]): unknown[] {
+export function plain(es: Entry[]): unknown[] {
   return es.map((e) => ({ index: e.index, term: e.term, type: e.type, data: Array.from(e.data) }))
 }
 
@@ -110,6 +111,8 @@ export function storageConformance(label: string, harness: StorageHarness): void
   }
 
   describe(`Storage conformance: ${label}`, () => {
+    snapshotStreamCases(withStore)
+
     it('starts empty', async () => {
       await withStore('empty', async ({ storage }) => {
         const st = await storage.load()
@@ -465,7 +468,9 @@ export function storageConformance(label: string, harness: StorageHarness): void
   })
 }
 
-interface Ctx {
+export interface Ctx {
   storage: Storage
   reopen(): Promise<Storage>
 }
+
+export type WithStore = (test: string, body: (s: Ctx) => Promise<void>) => Promise<void>

@@ -1,15 +1,18 @@
 import { dirname, join } from 'node:path'
 import {
   checkAppend,
+  checkSnapshotWrite,
   type Entry,
   type HardState,
   type SaveBatch,
   type SnapshotMeta,
   type SnapshotWriteOptions,
+  type SnapshotWriter,
   type Storage,
   StorageError,
   type StoredSnapshot,
   type StoredState,
+  writeSnapshotFrom,
 } from '@flotilla/core'
 import { type FileLock, type FileSystem, nodeFileSystem } from './file-system.js'
 import { storageError } from './files.js'
@@ -17,10 +20,10 @@ import { SegmentLog } from './segment-log.js'
 import {
   installSnapshotFile,
   readSnapshotHeader,
+  SnapshotFileWriter,
   type SnapshotHeader,
   snapshotReader,
   syncSnapshotFile,
-  writeSnapshotTemp,
 } from './snapshot-file.js'
 
 export interface FsStorageOptions {
@@ -172,14 +175,60 @@ export class FsStorage implements Storage {
     options: SnapshotWriteOptions = {},
   ): Promise<void> {
     this.checkOpen()
-    const replaceLog = options.replaceLog ?? false
-    // Stream outside the mutex so appends go on while a large snapshot is written.
-    let tmp: string
+    await writeSnapshotFrom(this, meta, chunks, options)
+  }
+
+  /**
+   * Streams into a temporary file outside the mutex, so appends go on while a large snapshot is
+   * written; the commit syncs it, renames it into place and syncs the directory.
+   */
+  async beginSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter> {
+    this.checkOpen()
+    const what = `writing the snapshot at index ${meta.index} in ${this.dir}`
+    let file: SnapshotFileWriter
     try {
-      tmp = await writeSnapshotTemp(this.fs, this.dir, meta, replaceLog, chunks)
+      file = await SnapshotFileWriter.create(this.fs, this.dir, meta)
     } catch (err) {
-      throw storageError(err, `writing the snapshot at index ${meta.index} in ${this.dir}`)
+      throw storageError(err, what)
     }
+    let done = false
+    const pending = () => {
+      this.checkOpen()
+      if (done) throw new StorageError('ERR_INVALID', `${what}: already committed or aborted`)
+    }
+    return {
+      meta: structuredClone(meta),
+      get size() {
+        return file.size
+      },
+      write: async (offset: number, bytes: Uint8Array) => {
+        pending()
+        checkSnapshotWrite(offset, file.size)
+        await file.write(bytes).catch((err) => {
+          throw storageError(err, what)
+        })
+      },
+      commit: async (options: SnapshotWriteOptions = {}) => {
+        pending()
+        done = true
+        const replaceLog = options.replaceLog ?? false
+        try {
+          await file.finish(replaceLog)
+        } catch (err) {
+          await file.abort()
+          throw storageError(err, what)
+        }
+        await this.installSnapshot(meta, file.path, replaceLog)
+      },
+      abort: async () => {
+        if (done) return
+        done = true
+        await file.abort()
+      },
+    }
+  }
+
+  private async installSnapshot(meta: SnapshotMeta, tmp: string, replaceLog: boolean): Promise<void> {
     await this.exclusive(async () => {
       this.checkOpen()
       await this.guard(`installing the snapshot at index ${meta.index}`, async () => {

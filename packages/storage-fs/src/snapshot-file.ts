@@ -1,5 +1,12 @@
 import { join } from 'node:path'
-import { decodeCbor, encodeCbor, type SnapshotMeta, StorageError, type StoredSnapshot } from '@flotilla/core'
+import {
+  checkSnapshotRange,
+  decodeCbor,
+  encodeCbor,
+  type SnapshotMeta,
+  StorageError,
+  type StoredSnapshot,
+} from '@flotilla/core'
 import { crc32c } from '@node-rs/crc32'
 import type { File, FileSystem } from './file-system.js'
 import { readExactly } from './files.js'
@@ -30,48 +37,72 @@ export interface SnapshotHeader {
 
 let tmpCounter = 0
 
-/** Streams `chunks` into a temporary file and fsyncs it; returns its path for `installSnapshotFile`. */
-export async function writeSnapshotTemp(
-  fs: FileSystem,
-  dir: string,
-  meta: SnapshotMeta,
-  replaceLog: boolean,
-  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-): Promise<string> {
-  const tmp = join(dir, `${SNAPSHOT_FILE}.${process.pid}.${tmpCounter++}.tmp`)
-  const fh = await fs.open(tmp, 'replace')
-  try {
-    const metaBytes = encodeCbor({ meta, replaceLog })
-    const header = Buffer.allocUnsafe(HEADER_BYTES)
-    header.writeUInt32LE(MAGIC, 0)
-    header.writeUInt32LE(metaBytes.length, 4)
-    header.writeUInt32LE(crc32c(Buffer.from(metaBytes)), 8)
-    await fh.write(header, 0)
-    await fh.write(metaBytes, HEADER_BYTES)
-    let at = HEADER_BYTES + metaBytes.length
-    let size = 0
-    let crc = 0
-    for await (const chunk of chunks) {
-      if (chunk.length === 0) continue
-      crc = crc32c(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), crc)
-      await fh.write(chunk, at)
-      at += chunk.length
-      size += chunk.length
+/**
+ * A snapshot streamed into a temporary file as its pieces arrive. `finish` completes and syncs
+ * it for `installSnapshotFile`; until then (and after `abort`, or a crash: the next open deletes
+ * temporary files) the installed snapshot is untouched.
+ */
+export class SnapshotFileWriter {
+  size = 0
+  private crc = 0
+
+  private constructor(
+    private readonly fs: FileSystem,
+    readonly path: string,
+    private readonly fh: File,
+    private readonly meta: SnapshotMeta,
+    private readonly dataOffset: number,
+  ) {}
+
+  static async create(fs: FileSystem, dir: string, meta: SnapshotMeta): Promise<SnapshotFileWriter> {
+    const tmp = join(dir, `${SNAPSHOT_FILE}.${process.pid}.${tmpCounter++}.tmp`)
+    const fh = await fs.open(tmp, 'replace')
+    try {
+      const header = snapshotHeader(meta, false)
+      await fh.write(header, 0)
+      return new SnapshotFileWriter(fs, tmp, fh, meta, header.length)
+    } catch (err) {
+      await fh.close().catch(() => {})
+      await fs.unlink(tmp).catch(() => {})
+      throw err
     }
-    const trailer = Buffer.allocUnsafe(TRAILER_BYTES)
-    trailer.writeUInt32LE(size % TWO_32, 0)
-    trailer.writeUInt32LE(Math.floor(size / TWO_32), 4)
-    trailer.writeUInt32LE(crc, 8)
-    trailer.writeUInt32LE(END_MAGIC, 12)
-    await fh.write(trailer, at)
-    await fh.sync()
-  } catch (err) {
-    await fh.close().catch(() => {})
-    await fs.unlink(tmp).catch(() => {})
-    throw err
   }
-  await fh.close()
-  return tmp
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (bytes.length === 0) return
+    this.crc = crc32c(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), this.crc)
+    await this.fh.write(bytes, this.dataOffset + this.size)
+    this.size += bytes.length
+  }
+
+  /** Writes the trailer (and the header's replaceLog flag) and syncs the file; closes it. */
+  async finish(replaceLog: boolean): Promise<void> {
+    // CBOR true and false are one byte each: the header keeps its length.
+    if (replaceLog) await this.fh.write(snapshotHeader(this.meta, true), 0)
+    const trailer = Buffer.allocUnsafe(TRAILER_BYTES)
+    trailer.writeUInt32LE(this.size % TWO_32, 0)
+    trailer.writeUInt32LE(Math.floor(this.size / TWO_32), 4)
+    trailer.writeUInt32LE(this.crc, 8)
+    trailer.writeUInt32LE(END_MAGIC, 12)
+    await this.fh.write(trailer, this.dataOffset + this.size)
+    await this.fh.sync()
+    await this.fh.close()
+  }
+
+  async abort(): Promise<void> {
+    await this.fh.close().catch(() => {})
+    await this.fs.unlink(this.path).catch(() => {})
+  }
+}
+
+function snapshotHeader(meta: SnapshotMeta, replaceLog: boolean): Buffer {
+  const metaBytes = encodeCbor({ meta, replaceLog })
+  const header = Buffer.allocUnsafe(HEADER_BYTES + metaBytes.length)
+  header.writeUInt32LE(MAGIC, 0)
+  header.writeUInt32LE(metaBytes.length, 4)
+  header.writeUInt32LE(crc32c(Buffer.from(metaBytes)), 8)
+  header.set(metaBytes, HEADER_BYTES)
+  return header
 }
 
 export async function installSnapshotFile(fs: FileSystem, dir: string, tmp: string): Promise<void> {
@@ -126,25 +157,20 @@ export async function readSnapshotHeader(fs: FileSystem, dir: string): Promise<S
 }
 
 /**
- * The stored snapshot, read as a stream. The whole data is checked against its checksum before
- * the first chunk is handed out, so a damaged snapshot is never partly applied.
+ * The stored snapshot, read as a stream or a range at a time. The stream checks the whole data
+ * against its checksum before the first chunk is handed out, so a damaged snapshot is never
+ * partly applied; a range is checked by whoever reads it (a follower restores through the
+ * state machine's checksummed frames).
  */
 export function snapshotReader(fs: FileSystem, dir: string, header: SnapshotHeader): StoredSnapshot {
   const path = join(dir, SNAPSHOT_FILE)
+  const end = header.dataOffset + header.size
   return {
     meta: structuredClone(header.meta),
     size: header.size,
     async *chunks() {
-      // An open file keeps reading this snapshot's data even if a newer one is renamed over it.
-      const fh = await fs.open(path, 'read')
+      const fh = await openSame(fs, path, header)
       try {
-        const end = header.dataOffset + header.size
-        const trailer = (await fh.size()) === end + TRAILER_BYTES ? await fh.read(end, TRAILER_BYTES) : null
-        if (!trailer || trailer.length < TRAILER_BYTES || trailer.readUInt32LE(8) !== header.crc)
-          throw new StorageError(
-            'ERR_UNAVAILABLE',
-            `${path}: the snapshot was replaced before it was read; read it again`,
-          )
         let crc = 0
         for (let at = header.dataOffset; at < end; at += READ_CHUNK)
           crc = crc32c(await readExactly(fh, at, Math.min(READ_CHUNK, end - at), path), crc)
@@ -161,5 +187,39 @@ export function snapshotReader(fs: FileSystem, dir: string, header: SnapshotHead
         await fh.close()
       }
     },
+    async read(offset, length) {
+      checkSnapshotRange(offset, length, header.size)
+      const fh = await openSame(fs, path, header)
+      try {
+        const bytes = await readExactly(fh, header.dataOffset + offset, length, path)
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
+      } finally {
+        await fh.close()
+      }
+    },
+  }
+}
+
+/**
+ * Opens the snapshot file if it is still the one `header` describes. An open file keeps reading
+ * this snapshot's data even if a newer one is renamed over it.
+ */
+async function openSame(fs: FileSystem, path: string, header: SnapshotHeader): Promise<File> {
+  const replaced = () =>
+    new StorageError(
+      'ERR_UNAVAILABLE',
+      `${path}: the snapshot was replaced before it was read; read it again`,
+    )
+  const fh = await fs.open(path, 'read').catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? replaced() : err
+  })
+  try {
+    const end = header.dataOffset + header.size
+    const trailer = (await fh.size()) === end + TRAILER_BYTES ? await fh.read(end, TRAILER_BYTES) : null
+    if (!trailer || trailer.length < TRAILER_BYTES || trailer.readUInt32LE(8) !== header.crc) throw replaced()
+    return fh
+  } catch (err) {
+    await fh.close()
+    throw err
   }
 }

@@ -254,11 +254,11 @@ describe('FsStorage recovery', () => {
     await s.save({ entries: entries(1, 11, 1) })
     await s.close()
     // Simulate a crash right after the snapshot file was installed, before the log was reset.
-    const { writeSnapshotTemp, installSnapshotFile } = await import('../src/snapshot-file.js')
-    const tmp = await writeSnapshotTemp(nodeFileSystem, dir, { index: 30, term: 4, conf: conf }, true, [
-      new Uint8Array(9),
-    ])
-    await installSnapshotFile(nodeFileSystem, dir, tmp)
+    const { SnapshotFileWriter, installSnapshotFile } = await import('../src/snapshot-file.js')
+    const file = await SnapshotFileWriter.create(nodeFileSystem, dir, { index: 30, term: 4, conf: conf })
+    await file.write(new Uint8Array(9))
+    await file.finish(true)
+    await installSnapshotFile(nodeFileSystem, dir, file.path)
     const r = await openFsStorage({ dir })
     expect(await r.load()).toMatchObject({ firstIndex: 31, lastIndex: 30, snapshot: { index: 30, term: 4 } })
     // Only the reset segment is left: it records the new first index.

@@ -1,25 +1,25 @@
 import {
+  checkSnapshotRange,
   type Entry,
   type EntryType,
   type HardState,
   type SaveBatch,
   type SnapshotMeta,
   type SnapshotWriteOptions,
+  type SnapshotWriter,
   type Storage,
   StorageError,
   type StoredSnapshot,
   type StoredState,
+  writeSnapshotFrom,
 } from '@flotilla/core'
 import { type IDBPDatabase, type IDBPObjectStore, type StoreNames, unwrap } from 'idb'
 import { asStorageError, closedError, connectionLostError, fencedError, frozenError } from './errors.js'
 import { buildGroup, type PendingSave } from './group-commit.js'
-import { rechunk } from './rechunk.js'
 import type { FlotillaDB, SnapshotRecord, StoredEntry } from './schema.js'
+import { IdbSnapshotWriter, PIECE_BYTES } from './snapshot-writer.js'
 import type { HeldLock } from './web-lock.js'
 import { WriteTx } from './write-tx.js'
-
-/** Snapshot data is stored in pieces of about this size, one transaction each. */
-const CHUNK_BYTES = 1 << 20
 
 export interface Cached {
   hardState: HardState
@@ -141,32 +141,96 @@ export class IdbStorage implements Storage {
     options: SnapshotWriteOptions = {},
   ): Promise<void> {
     if (this.closing) return Promise.reject(this.refusal())
-    return this.writeSnapshotNow(meta, chunks, options)
+    return writeSnapshotFrom(this, meta, chunks, options)
+  }
+
+  async beginSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter> {
+    this.checkOpen()
+    return new IdbSnapshotWriter(this, structuredClone(meta))
   }
 
   async readSnapshot(): Promise<StoredSnapshot | null> {
     this.checkOpen()
     const record = this.state.snapshot
     if (!record) return null
-    const storage = this
+    const pieces = async (first: number, last: number) => {
+      this.checkOpen()
+      const what = `reading snapshot pieces ${first} to ${last}`
+      const rows =
+        this.state.snapshot?.id !== record.id
+          ? []
+          : await this.read(what, 'snapshotChunks', (store) =>
+              store.getAll(IDBKeyRange.bound([record.id, first], [record.id, last])),
+            )
+      if (rows.length !== last - first + 1)
+        throw new StorageError(
+          'ERR_UNAVAILABLE',
+          `peer ${this.peerId}: the snapshot was replaced while it was read`,
+        )
+      return rows
+    }
     return {
       meta: structuredClone(record.meta),
       size: record.size,
       async *chunks() {
-        for (let i = 0; i < record.chunkCount; i++) {
-          storage.checkOpen()
-          const chunk = await storage.read(`reading snapshot chunk ${i}`, 'snapshotChunks', (store) =>
-            store.get([record.id, i]),
-          )
-          if (!chunk)
-            throw new StorageError(
-              'ERR_UNAVAILABLE',
-              `peer ${storage.peerId}: the snapshot was replaced while it was read`,
-            )
-          yield chunk
+        for (let i = 0; i < record.chunkCount; i++) yield (await pieces(i, i))[0]
+      },
+      async read(offset, length) {
+        checkSnapshotRange(offset, length, record.size)
+        if (length === 0) return new Uint8Array(0)
+        // Every piece but the last is PIECE_BYTES long (stores of every version).
+        const first = Math.floor(offset / PIECE_BYTES)
+        const rows = await pieces(first, Math.floor((offset + length - 1) / PIECE_BYTES))
+        const out = new Uint8Array(length)
+        let at = 0
+        for (const [i, row] of rows.entries()) {
+          const from = i === 0 ? offset - first * PIECE_BYTES : 0
+          const part = row.subarray(from, from + length - at)
+          out.set(part, at)
+          at += part.length
         }
+        return out
       },
     }
+  }
+
+  /** For IdbSnapshotWriter. */
+  async putPiece(id: number, n: number, piece: Uint8Array): Promise<void> {
+    const tx = this.begin(['snapshotChunks'])
+    tx.store('snapshotChunks').put(piece, [id, n])
+    await this.commit(tx, `writing snapshot piece ${n}`)
+  }
+
+  /** For IdbSnapshotWriter. */
+  async installRecord(record: SnapshotRecord, options: SnapshotWriteOptions): Promise<void> {
+    const { meta } = record
+    await this.exclusive(async () => {
+      this.checkOpen()
+      const old = this.state.snapshot?.id
+      const tx = this.begin(['entries', 'meta', 'snapshotChunks'])
+      tx.store('meta').put(record, 'snapshot')
+      if (old !== undefined)
+        tx.store('snapshotChunks').delete(IDBKeyRange.bound([old, 0], [old, Number.MAX_SAFE_INTEGER]))
+      if (options.replaceLog) {
+        tx.store('entries').clear()
+        tx.store('meta').put(meta.index + 1, 'firstIndex')
+      }
+      await this.commit(tx, `installing the snapshot at index ${meta.index}`)
+      this.state.snapshot = record
+      if (options.replaceLog) {
+        this.state.firstIndex = meta.index + 1
+        this.state.lastIndex = meta.index
+        this.terms.clear()
+      }
+    })
+  }
+
+  /** For IdbSnapshotWriter: after close() or a failure, the next open removes them instead. */
+  async discardPieces(id: number): Promise<void> {
+    if (this.closing) return
+    await this.db
+      .delete('snapshotChunks', IDBKeyRange.bound([id, 0], [id, Number.MAX_SAFE_INTEGER]))
+      .catch(() => {})
   }
 
   async compact(index: number): Promise<void> {
@@ -224,57 +288,6 @@ export class IdbStorage implements Storage {
     globalThis.document?.removeEventListener('freeze', this.onFreeze)
     this.db.close()
     this.lock.release()
-  }
-
-  private async writeSnapshotNow(
-    meta: SnapshotMeta,
-    chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-    options: SnapshotWriteOptions,
-  ): Promise<void> {
-    // A fresh id per write, so the chunks of the current snapshot stay readable until the switch.
-    const id = Date.now() * 1000 + Math.floor(Math.random() * 1000)
-    const what = `writing the snapshot at index ${meta.index}`
-    let chunkCount = 0
-    let size = 0
-    try {
-      for await (const piece of rechunk(chunks, CHUNK_BYTES)) {
-        this.checkOpen()
-        // Unfenced, so chunk writes never hold up the log: a stale holder's chunks are garbage.
-        const tx = this.begin(['snapshotChunks'])
-        tx.store('snapshotChunks').put(piece, [id, chunkCount])
-        await this.commit(tx, what)
-        chunkCount++
-        size += piece.length
-      }
-      this.checkOpen()
-    } catch (err) {
-      // After close() or a failure, the next open removes them instead.
-      if (!this.closing)
-        await this.db
-          .delete('snapshotChunks', IDBKeyRange.bound([id, 0], [id, Number.MAX_SAFE_INTEGER]))
-          .catch(() => {})
-      throw asStorageError(err, `${what} of peer ${this.peerId}`)
-    }
-    await this.exclusive(async () => {
-      this.checkOpen()
-      const record: SnapshotRecord = { id, meta: structuredClone(meta), size, chunkCount }
-      const old = this.state.snapshot?.id
-      const tx = this.begin(['entries', 'meta', 'snapshotChunks'])
-      tx.store('meta').put(record, 'snapshot')
-      if (old !== undefined)
-        tx.store('snapshotChunks').delete(IDBKeyRange.bound([old, 0], [old, Number.MAX_SAFE_INTEGER]))
-      if (options.replaceLog) {
-        tx.store('entries').clear()
-        tx.store('meta').put(meta.index + 1, 'firstIndex')
-      }
-      await this.commit(tx, `installing the snapshot at index ${meta.index}`)
-      this.state.snapshot = record
-      if (options.replaceLog) {
-        this.state.firstIndex = meta.index + 1
-        this.state.lastIndex = meta.index
-        this.terms.clear()
-      }
-    })
   }
 
   private kick(): void {
@@ -374,7 +387,7 @@ export class IdbStorage implements Storage {
     return this.failure ?? closedError(this.peerId)
   }
 
-  private checkOpen(): void {
+  checkOpen(): void {
     if (this.closing) throw this.refusal()
   }
 }

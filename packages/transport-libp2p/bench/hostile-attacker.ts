@@ -1,8 +1,9 @@
 /**
  * The attacker of the hostile bench, in its own process so that its work does not count as the
  * victim's stall. Modes:
- * - `one-byte <victimAddr> <memberKeyHex> <bytes>`: as a member, sends one App frame of `bytes`
- *   as 1-byte writes until done or cut off, then prints `{"written","of"}`;
+ * - `one-byte <victimAddr> <memberKeyHex> <bytes>`: as a member, connects and prints
+ *   `{"ready"}`, then sends one App frame of `bytes` as 1-byte writes until done or cut off, and
+ *   prints `{"written","of"}`;
  * - `strangers <victimAddr> <count> <seconds>`: `count` throwaway identities each try, for
  *   `seconds`, to open Raft and snapshot streams and push frames at their caps.
  */
@@ -23,6 +24,10 @@ async function oneByte(keyHex: string, bytes: number): Promise<void> {
   const privateKey = privateKeyFromProtobuf(Buffer.from(keyHex, 'hex'))
   const node = await createLibp2p(nodePeer({ ...tcpOnly, privateKey }))
   const stream = await node.dialProtocol(victim, RAFT_PROTOCOL)
+  // Connected: the victim starts timing now, without our start-up (tsx, libp2p) competing for
+  // its CPU, as an attacker on another machine would not.
+  console.log(JSON.stringify({ ready: true }))
+  await new Promise((r) => setTimeout(r, 300))
   const to = victim.getComponents().find((c) => c.name === 'p2p')?.value ?? ''
   const frame = encodeFrame(
     encodeMessage({

@@ -11,9 +11,11 @@ const EMPTY = new Uint8Array(0)
 
 /**
  * A frame may arrive in up to FRAGMENT_ALLOWANCE chunks plus one per MIN_CHUNK_BYTES of it:
- * any TCP or QUIC path splits it far less, and a 1-byte-chunk flood is cut off early.
+ * any TCP, QUIC or WebRTC path (16 KiB messages) splits it far less, and a 1-byte-chunk flood
+ * is cut off early: yamux writes a window update back for every data frame it takes, so each
+ * piece let through costs the victim an encrypted write.
  */
-const FRAGMENT_ALLOWANCE = 64
+const FRAGMENT_ALLOWANCE = 16
 const MIN_CHUNK_BYTES = 512
 
 /** A varint for lengths below 2^35 takes at most 5 bytes; more is malformed. */

@@ -11,7 +11,12 @@ export interface MembershipGateOptions {
    * allowed peers, and close a stranger's connection after `strangerGraceMs`.
    */
   relay?: boolean
-  /** How long a stranger may stay connected to a relay without being admitted (default 10 s). */
+  /**
+   * Accept strangers' connections for `strangerGraceMs` without running a relay (a peer that
+   * takes join requests with a token must let the joiner reach it). Default: `relay`.
+   */
+  acceptStrangers?: boolean
+  /** How long a stranger may stay connected without being admitted (default 10 s). */
   strangerGraceMs?: number
 }
 
@@ -40,7 +45,9 @@ export class MembershipGate {
   private readonly admitted = new Map<string, number>()
   private readonly nodes = new Set<Libp2p>()
   private readonly maxPerPeer: number
-  private readonly relay: boolean
+  private readonly acceptStrangers: boolean
+  /** A peer waiting to be added knows no members yet: anyone may reach it. */
+  private open = false
   private readonly graceMs: number
   private readonly counts: GateStats = {
     connectionsRefused: 0,
@@ -52,7 +59,7 @@ export class MembershipGate {
   constructor(options: MembershipGateOptions = {}) {
     this.members = new Set(options.members ?? [])
     this.maxPerPeer = options.maxConnectionsPerPeer ?? 2
-    this.relay = options.relay ?? false
+    this.acceptStrangers = options.acceptStrangers ?? options.relay ?? false
     this.graceMs = options.strangerGraceMs ?? 10_000
   }
 
@@ -64,7 +71,7 @@ export class MembershipGate {
    * hold a connection and a relay slot, but sends no Raft messages until it is a member.
    */
   readonly allows = (peer: string): boolean => {
-    if (this.members.has(peer)) return true
+    if (this.open || this.members.has(peer)) return true
     const until = this.admitted.get(peer)
     if (until === undefined) return false
     if (until > Date.now()) return true
@@ -75,7 +82,16 @@ export class MembershipGate {
   /** Replaces the membership; connections of peers no longer allowed are closed. */
   setMembers(ids: Iterable<string>): void {
     this.members = new Set(ids)
+    this.open = false
     this.closeDisallowed()
+  }
+
+  /**
+   * Lets anyone connect until the next `setMembers`: for a peer that waits to be added and so
+   * cannot tell the leader that will add it from a stranger (core's `isMember` does the same).
+   */
+  openUntilMembers(): void {
+    this.open = true
   }
 
   /** Allows `peer` for `ttlMs` (a joining peer that presented a valid admission token). */
@@ -95,7 +111,8 @@ export class MembershipGate {
   connectionGater(): ConnectionGater {
     const deny = (peer: PeerId): boolean => {
       const id = peer.toString()
-      const refused = (!this.relay && !this.allows(id)) || this.connectionsOf(peer) >= this.maxPerPeer
+      const refused =
+        (!this.acceptStrangers && !this.allows(id)) || this.connectionsOf(peer) >= this.maxPerPeer
       if (refused) this.counts.connectionsRefused++
       return refused
     }
@@ -123,14 +140,14 @@ export class MembershipGate {
 
   /**
    * Lets the gate act on `node`: count connections per peer, close connections of peers that
-   * leave, and on a relay close strangers after the grace period and free a peer's relay
+   * leave, close strangers after the grace period (when it accepts them) and free a peer's relay
    * reservation as soon as it disconnects (libp2p keeps it until it expires). Returns a detach.
    */
   attach(node: Libp2p): () => void {
     this.nodes.add(node)
     const timers = new Set<ReturnType<typeof setTimeout>>()
     const onOpen = (e: CustomEvent<{ remotePeer: PeerId }>): void => {
-      if (!this.relay || this.allows(e.detail.remotePeer.toString())) return
+      if (!this.acceptStrangers || this.allows(e.detail.remotePeer.toString())) return
       const timer = setTimeout(() => {
         timers.delete(timer)
         this.closeIfDisallowed(node, e.detail.remotePeer)

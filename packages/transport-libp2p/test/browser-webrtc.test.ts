@@ -17,6 +17,9 @@ type PeerApi = {
   id: string
   webrtcAddr(): Promise<string>
   connect(addr: string): Promise<void>
+  tryConnect(addr: string): Promise<string>
+  setMembers(ids: string[]): void
+  gateStats(): { connectionsRefused: number; relayedRefused: number } | undefined
   connections(peer: string): { addr: string; limited: boolean; raftStreams: number }[]
   send(to: string, from: number, count: number, bytes: number): number
   received(): number[]
@@ -58,9 +61,9 @@ async function newContext(): Promise<BrowserContext> {
   return browser.newContext({ permissions: ['camera', 'microphone'] })
 }
 
-async function openPeer(context: BrowserContext): Promise<{ page: Page; id: string }> {
+async function openPeer(context: BrowserContext, gated = false): Promise<{ page: Page; id: string }> {
   const page = await context.newPage()
-  await page.goto(`${url}?relay=${encodeURIComponent(relayAddr)}`)
+  await page.goto(`${url}?relay=${encodeURIComponent(relayAddr)}${gated ? '&gated' : ''}`)
   await page.waitForFunction(() => typeof peer !== 'undefined', null, { timeout: 30_000 })
   return { page, id: await page.evaluate(() => peer.id) }
 }
@@ -125,6 +128,28 @@ describe('browser <-> browser over WebRTC through a Node relay', () => {
     } finally {
       await ctxA.close()
       await ctxB.close()
+    }
+  }, 120_000)
+})
+
+describe('a tab with a membership gate', () => {
+  it('refuses a stranger tab dialling it through the relay, and lets a member in over WebRTC', async () => {
+    const context = await newContext()
+    try {
+      const a = await openPeer(context, true)
+      const member = await openPeer(context)
+      const stranger = await openPeer(context)
+      // The relay stays allowed: a gate closes connections of peers outside it.
+      await a.page.evaluate((ids) => peer.setMembers(ids), [a.id, member.id, relay.peerId.toString()])
+      const addrA = await a.page.evaluate(() => peer.webrtcAddr())
+      const refused = await stranger.page.evaluate((addr) => peer.tryConnect(addr), addrA)
+      expect(refused).not.toBe('connected')
+      const stats = await a.page.evaluate(() => peer.gateStats())
+      expect((stats?.relayedRefused ?? 0) + (stats?.connectionsRefused ?? 0)).toBeGreaterThan(0)
+      expect(await a.page.evaluate((id) => peer.connections(id), stranger.id)).toEqual([])
+      await meetAndExchange(a, member)
+    } finally {
+      await context.close()
     }
   }, 120_000)
 })

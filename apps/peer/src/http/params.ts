@@ -72,7 +72,9 @@ export function writeOptions(c: Context): WriteOptions {
 /** Sets the read headers: the index served, the proven staleness bound, the level, the peer. */
 export function setReadHeaders(c: Context, info: ReadInfo): void {
   c.header(READ_HEADERS.index, String(info.index))
-  c.header(READ_HEADERS.staleness, info.stalenessMs === null ? 'unbounded' : String(info.stalenessMs))
+  // Whole milliseconds, rounded up: a bound rounded down would claim more than was proven.
+  const staleness = info.stalenessMs === null ? 'unbounded' : String(Math.ceil(info.stalenessMs))
+  c.header(READ_HEADERS.staleness, staleness)
   c.header(READ_HEADERS.consistency, info.consistency)
   c.header(READ_HEADERS.peer, info.peer)
 }

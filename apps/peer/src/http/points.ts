@@ -1,4 +1,4 @@
-import type { Metadata, Peer, Point } from '@flotilla/core'
+import { type Metadata, type Peer, type Point, StateMachineError } from '@flotilla/core'
 import { Hono } from 'hono'
 import { badInput, HttpInputError } from './errors.js'
 import {
@@ -29,13 +29,29 @@ function pointsOf(body: Record<string, unknown>): Point[] {
   })
 }
 
+/** The state machine names an upsert's `items`; this route's body calls them `points`. */
+function inBodyTerms(err: unknown): unknown {
+  if (!(err instanceof StateMachineError) || !err.field?.startsWith('items')) return err
+  const field = `points${err.field.slice('items'.length)}`
+  const message = err.message.startsWith(`${err.field}: `)
+    ? err.message.slice(err.field.length + 2)
+    : err.message
+  return new StateMachineError(err.code, field, message)
+}
+
 /** `/v1/collections/:name/points`: upsert, update metadata, delete, get. */
 export function pointRoutes(peer: Peer): Hono {
   const app = new Hono()
 
   app.post('/:name/points', async (c) => {
     const points = pointsOf(await jsonBody(c))
-    return c.json(await peer.collection(c.req.param('name')).upsert(points, writeOptions(c)))
+    const result = await peer
+      .collection(c.req.param('name'))
+      .upsert(points, writeOptions(c))
+      .catch((err: unknown) => {
+        throw inBodyTerms(err)
+      })
+    return c.json(result)
   })
 
   app.patch('/:name/points/:id', async (c) => {

@@ -65,7 +65,13 @@ export class AddressBook {
 
   /** Answers other members' questions and fills in missing members every `intervalMs`. */
   async start(peer: Peer, intervalMs = 1000): Promise<void> {
-    await serve(this.node, ADDRS_PROTOCOL, async () => this.entries(peer))
+    // Where members listen is for members (and a joiner, which knows no members yet).
+    await serve(
+      this.node,
+      ADDRS_PROTOCOL,
+      async () => this.entries(peer),
+      (from) => peer.isMember(from.toString()),
+    )
     this.timer = setInterval(() => void this.sync(peer), intervalMs)
     this.timer.unref?.()
   }

@@ -23,7 +23,8 @@ const TIMEOUT_MS = 30_000
 /**
  * Membership changes from any member: the peer API takes them on the leader only, so a
  * follower passes the request on to the leader over `/flotilla/admin/1.0.0` (one hop). A peer
- * that is not a member yet may ask to add itself (with the group's token when it has one).
+ * that is not a member yet may ask to add itself only with the group's token; without a token,
+ * an operator adds it (`members add`, `POST /v1/members`) and only members are heard.
  */
 export class GroupAdmin implements MemberAdmin {
   constructor(
@@ -31,6 +32,8 @@ export class GroupAdmin implements MemberAdmin {
     private readonly peer: Peer,
     private readonly addresses: AddressBook,
     private readonly token: string | undefined,
+    /** Called for a stranger that showed the token: the gate keeps its connection open. */
+    private readonly onAdmitted: (id: string) => void = () => {},
   ) {}
 
   async addMember(id: string, options: { as?: MemberKind; addrs?: string[] }): Promise<{ index: number }> {
@@ -47,19 +50,23 @@ export class GroupAdmin implements MemberAdmin {
   }
 
   async listen(): Promise<void> {
-    await serve(this.node, ADMIN_PROTOCOL, async (body, from) => {
-      try {
-        const req = body as AdminRequest
-        this.authorize(req, from)
-        return { ok: true, ...(await this.run(req, req.forwarded === true)) } satisfies AdminAnswer
-      } catch (error) {
-        const e = error as PeerError
-        return {
-          ok: false,
-          error: { code: e.code ?? 'ERR_INTERNAL', message: e.message, leader: e.leader, field: e.field },
-        }
+    // Strangers are heard only by a peer that has a token for them to show.
+    const allow = (from: PeerId) => this.token !== undefined || this.peer.isMember(from.toString())
+    await serve(this.node, ADMIN_PROTOCOL, (body, from) => this.answer(body as AdminRequest, from), allow)
+  }
+
+  private async answer(req: AdminRequest, from: PeerId): Promise<AdminAnswer> {
+    try {
+      this.authorize(req, from)
+      if (!this.peer.isMember(from.toString())) this.onAdmitted(from.toString())
+      return { ok: true, ...(await this.run(req, req.forwarded === true)) }
+    } catch (error) {
+      const e = error as PeerError
+      return {
+        ok: false,
+        error: { code: e.code ?? 'ERR_INTERNAL', message: e.message, leader: e.leader, field: e.field },
       }
-    })
+    }
   }
 
   private authorize(req: AdminRequest, from: PeerId): void {
@@ -71,8 +78,7 @@ export class GroupAdmin implements MemberAdmin {
       }
       return
     }
-    const self = req.op === 'add' && req.id === from.toString()
-    if (!self && !this.peer.isMember(from.toString())) {
+    if (!this.peer.isMember(from.toString())) {
       throw new PeerError('ERR_INVALID', `peer ${from} is not a member`, { field: 'from' })
     }
   }

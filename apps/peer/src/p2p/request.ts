@@ -46,15 +46,23 @@ export async function request<T>(
   }
 }
 
-/** Answers each request of `protocol` with `respond(body, remotePeer)`. */
+/**
+ * Answers each request of `protocol` with `respond(body, remotePeer)`. A peer `allow` refuses
+ * has its stream reset before a byte of it is read.
+ */
 export async function serve(
   node: Libp2p,
   protocol: string,
   respond: (body: unknown, from: PeerId) => Promise<unknown>,
+  allow: (from: PeerId) => boolean = () => true,
 ): Promise<void> {
   await node.handle(
     protocol,
     async (stream, connection) => {
+      if (!allow(connection.remotePeer)) {
+        stream.abort(new Error(`peer ${connection.remotePeer} may not use ${protocol}`))
+        return
+      }
       try {
         const body = await readAll(stream)
         await write(stream, await respond(body, connection.remotePeer))

@@ -158,6 +158,8 @@ function checkChunk(m: Message, c: SnapshotChunk, limits: MessageLimits): Invali
     return fail('bad-number', 'snapshot index/term')
   if (!isWireInt(c.offset) || !isWireInt(c.total)) return fail('bad-number', 'snapshot offset/total')
   if (!(c.data instanceof Uint8Array)) return fail('bad-snapshot', 'snapshot data is not bytes')
+  // Raft's chunk request form (no bytes yet) never travels: a peer sends the bytes.
+  if (c.length !== undefined) return fail('bad-snapshot', 'a chunk request, not a chunk')
   // A founding log starts from a snapshot at index 1, term 1: nothing below that is real.
   if (meta.index < 1 || meta.term < 1 || meta.term > m.term) {
     return fail('bad-snapshot', `snapshot at index ${meta.index}, term ${meta.term} from term ${m.term}`)

@@ -14,6 +14,7 @@ import {
   MessageType,
 } from '../raft/messages.js'
 import { RawNode, type Ready } from '../raft/raw-node.js'
+import type { Session } from '../state/commands.js'
 import type { ApplyResult, StateMachine } from '../state/state-machine.js'
 import type { Storage } from '../storage/storage.js'
 import type { Transport } from '../transport/transport.js'
@@ -22,7 +23,15 @@ import { Emitter } from './emitter.js'
 import { PeerError } from './errors.js'
 import { membersOf } from './membership.js'
 import { messageTypeName, PeerCounters } from './metrics.js'
-import { installSnapshot, maybeTakeSnapshot, type SnapshotState } from './snapshots.js'
+import {
+  dropCompleteTransfer,
+  installSnapshot,
+  maybeTakeSnapshot,
+  type SnapshotState,
+  sendChunk,
+  snapshotState,
+  writeChunks,
+} from './snapshots.js'
 import type { Clock, PeerEvents, PeerRole, Timers } from './types.js'
 
 const EMPTY = new Uint8Array(0)
@@ -88,7 +97,7 @@ export class PeerDriver {
   state: PeerState = 'running'
   failure: Error | null = null
   /** Called with each applied entry's result (data peers). */
-  onApplied: (entry: Entry, result: ApplyResult) => void = () => {}
+  onApplied: (entry: Entry, result: ApplyResult, session: Session | undefined) => void = () => {}
   /** Called after every advance (applied index or membership may have moved). */
   readonly afterAdvance = new Set<() => void>()
   /** Called on every timer tick, after Raft ticked. */
@@ -115,7 +124,7 @@ export class PeerDriver {
     this.transport = parts.transport
     this.log = parts.log
     this.sm = parts.sm
-    this.snapshot = { index: parts.snapshotIndex, appliedBytes: 0, bytes: this.log.snapshot().data.length }
+    this.snapshot = snapshotState(parts.snapshotIndex, this.log.snapshot().size)
     this.node = new RawNode({
       ...settings.raft,
       id: settings.id,
@@ -258,7 +267,9 @@ export class PeerDriver {
         else rest.push(m)
     }
     // 1. Persist: nothing else leaves before what it depends on is durable.
+    if (rd.snapshotChunks.length > 0) await writeChunks(this, rd.snapshotChunks)
     if (rd.snapshot) await installSnapshot(this, rd.snapshot)
+    else if (rd.snapshotChunks.length > 0) await dropCompleteTransfer(this)
     const hard = rd.hardState ?? this.pendingHard
     if (rd.entries.length > 0 || (rd.hardState && rd.mustSync)) {
       const started = this.ticks.now()
@@ -280,7 +291,7 @@ export class PeerDriver {
     if (rd.witnessCompact) {
       await this.storage.writeSnapshot(rd.witnessCompact, [])
       await this.storage.compact(rd.witnessCompact.index)
-      this.log.createSnapshot(rd.witnessCompact, EMPTY)
+      this.log.createSnapshot(rd.witnessCompact, 0)
       this.snapshot.index = rd.witnessCompact.index
     }
     if (this.settings.observer.persisted?.(rd, this.node)) {
@@ -320,10 +331,15 @@ export class PeerDriver {
     this.counters.apply.observe((this.ticks.now() - started) / 1000)
     this.settings.observer.applied?.(e, result)
     this.snapshot.appliedBytes += e.data.length
-    this.onApplied(e, result)
+    this.onApplied(e, result, sm.appliedSession)
   }
 
   send(m: Message): void {
+    // A chunk request: its bytes come from storage (sendChunk sends it filled).
+    if (m.snapshot?.length !== undefined) {
+      void sendChunk(this, m)
+      return
+    }
     const type = messageTypeName(m.type)
     if (m.type === MessageType.Snap && m.snapshot?.offset === 0) {
       this.counters.snapshotsSent++
@@ -441,6 +457,9 @@ export class PeerDriver {
       // The commit index is relearned from the leader on restart.
     }
     this.pendingHard = null
+    // A transfer cut short: its bytes go (the next open would discard them anyway).
+    await this.snapshot.incoming?.writer.abort().catch(() => {})
+    this.snapshot.incoming = null
     await this.transport.close().catch(() => {})
     await this.storage.close().catch(() => {})
     this.sm?.free()

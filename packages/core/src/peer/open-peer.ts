@@ -21,7 +21,7 @@ export async function openPeer(options: PeerOptions): Promise<Peer> {
   const o = resolveOptions(options)
   const recovered = await recover(o.storage, o.bootstrap)
   const sm = o.role === 'data' ? await createStateMachine({ ...o.engine, limits: o.limits.state }) : null
-  if (sm) await restoreState(sm, recovered.snapshotData, recovered.snapshotIndex)
+  if (sm) await restoreState(sm, o.storage, recovered.snapshotIndex)
   const raft = o.raft
   const d = new PeerDriver(
     {

@@ -1,8 +1,7 @@
 // Pending writes: sessions, forwarding through Raft, retries until a deadline, back-pressure.
 
 import { RaftError } from '../raft/errors.js'
-import type { Entry } from '../raft/messages.js'
-import { type Command, decodeCommand } from '../state/commands.js'
+import type { Command, Session } from '../state/commands.js'
 import { type StateErrorCode, StateMachineError } from '../state/errors.js'
 import type { ApplyResult, CommandValue } from '../state/state-machine.js'
 import type { PeerDriver } from './driver.js'
@@ -52,7 +51,7 @@ export class Proposals {
   ) {
     // A fresh prefix per run: a restarted peer never reuses a session it may have used before.
     this.clientPrefix = `${d.settings.id}:${Math.floor(random() * 2 ** 48).toString(36)}:`
-    d.onApplied = (entry, result) => this.applied(entry, result)
+    d.onApplied = (_entry, result, session) => this.applied(result, session)
     d.onTick.add(() => this.retryDue())
     d.events.on('leader', ({ leader }) => {
       if (leader) this.resubmitAll()
@@ -148,15 +147,8 @@ export class Proposals {
     }
   }
 
-  private applied(entry: Entry, result: ApplyResult): void {
-    if (this.pending.size === 0) return
-    let session: { client: string; seq: number } | undefined
-    try {
-      session = decodeCommand(entry.data).session
-    } catch {
-      return
-    }
-    if (!session) return
+  private applied(result: ApplyResult, session: Session | undefined): void {
+    if (!session || this.pending.size === 0) return
     const w = this.pending.get(sessionKey(session.client, session.seq))
     if (!w) return
     this.settle(w)

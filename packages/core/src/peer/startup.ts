@@ -1,4 +1,3 @@
-import { concatBytes } from '../bytes.js'
 import { emptyConfState } from '../raft/confchange.js'
 import { MemoryLog } from '../raft/log-storage.js'
 import type { ConfState } from '../raft/messages.js'
@@ -6,11 +5,12 @@ import type { Storage } from '../storage/storage.js'
 import { PeerError } from './errors.js'
 import type { Bootstrap } from './types.js'
 
-/** What a peer starts from: its log mirrored in memory and the snapshot the state machine restores. */
+/**
+ * What a peer starts from: its log mirrored in memory (the snapshot's metadata and size only) and
+ * the index of the stored snapshot the state machine restores (see restoreState).
+ */
 export interface Recovered {
   log: MemoryLog
-  /** Snapshot bytes to restore (empty: an empty state at the snapshot index). */
-  snapshotData: Uint8Array
   snapshotIndex: number
   /** True when this start created the group's first state (a founding member's first start). */
   founded: boolean
@@ -53,25 +53,20 @@ export async function recover(storage: Storage, bootstrap: Bootstrap | undefined
     }
     return {
       log,
-      snapshotData: new Uint8Array(0),
       snapshotIndex: log.snapshot().meta.index,
       founded: !!bootstrap,
     }
   }
   const log = new MemoryLog(emptyConfState())
-  let snapshotData: Uint8Array = new Uint8Array(0)
   let snapshotIndex = 0
   if (stored.snapshot) {
     const snap = await storage.readSnapshot()
     if (!snap) throw new PeerError('ERR_FAILED', 'storage lists a snapshot but holds none')
-    const parts: Uint8Array[] = []
-    for await (const chunk of snap.chunks()) parts.push(chunk)
-    snapshotData = concatBytes(parts)
     snapshotIndex = snap.meta.index
-    if (snapshotIndex > 0) log.applySnapshot({ meta: snap.meta, data: snapshotData })
+    if (snapshotIndex > 0) log.applySnapshot({ meta: snap.meta, size: snap.size })
   }
   if (stored.lastIndex >= stored.firstIndex)
     log.append(await storage.entries(stored.firstIndex, stored.lastIndex + 1))
   log.setHardState(stored.hardState)
-  return { log, snapshotData, snapshotIndex, founded: false }
+  return { log, snapshotIndex, founded: false }
 }

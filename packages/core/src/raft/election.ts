@@ -1,7 +1,6 @@
-// Elections: pre-vote and vote requests, campaigns, counting votes. A rejection carries the
-// voter's commit point so a candidate still in a joint configuration can learn it.
+// Elections: pre-vote and vote requests, campaigns, counting votes.
 
-import { allVoters } from './confchange.js'
+import { allVoters, applyConfChange, decodeConfChange } from './confchange.js'
 import { EntryType, type Message, MessageType, NONE, type PeerId } from './messages.js'
 import { jointVote } from './quorum.js'
 import type { Raft } from './raft.js'
@@ -21,23 +20,10 @@ export function handleVoteRequest(r: Raft, m: Message): void {
       r.vote = m.from
     }
   } else {
-    // Our commit point: a candidate holding that entry learns it is committed. Without this a
-    // voter still in a joint configuration can wait forever on a removed peer's vote.
-    const commit = r.log.committed
-    r.send({
-      type: respType,
-      to: m.from,
-      term: r.term,
-      reject: true,
-      index: commit,
-      logTerm: r.log.termOrUndefined(commit),
-    })
+    // A bare refusal: only a leader may tell a peer what is committed, so nothing a voter says
+    // in a refusal is acted on (a lying member could otherwise commit an uncommitted entry).
+    r.send({ type: respType, to: m.from, term: r.term, reject: true })
   }
-}
-
-export function learnCommit(r: Raft, m: Message): void {
-  if (m.index === undefined || m.logTerm === undefined) return
-  if (m.index > r.log.committed && r.log.matchTerm(m.index, m.logTerm)) r.log.commitTo(m.index)
 }
 
 /** Starts a campaign; `transferStamp` (from the leader's TimeoutNow) makes it a transfer campaign. */
@@ -92,4 +78,36 @@ export function campaign(r: Raft, kind: 'pre' | 'election' | 'transfer', transfe
 export function poll(r: Raft, id: PeerId, granted: boolean): 'won' | 'lost' | 'pending' {
   if (!r.votes.has(id)) r.votes.set(id, granted)
   return jointVote(r.conf.voters, r.conf.outgoing, r.votes)
+}
+
+/**
+ * Whether a vote request may be considered at all, before any term change: a removed or
+ * never-added peer must neither win nor raise our term. The candidate must be a voter in our
+ * configuration or in one our log holds but has not applied yet (a promotion we have not
+ * learned is committed). A candidate whose log is ahead of ours may know a configuration we
+ * have not seen: it is heard (as etcd hears every candidate). Any other candidate is a voter
+ * in no configuration its own log can hold (that log is not ahead of ours), so it is not
+ * campaigning by the rules: dropping it costs no liveness and spares us the term it would force.
+ */
+export function mayCampaign(r: Raft, m: Message): boolean {
+  const term = m.logTerm ?? 0
+  const ahead = term > r.log.lastTerm() || (term === r.log.lastTerm() && (m.index ?? 0) > r.log.lastIndex())
+  return ahead || isKnownVoter(r, m.from)
+}
+
+function isKnownVoter(r: Raft, id: PeerId): boolean {
+  let conf = r.conf
+  if (allVoters(conf).includes(id)) return true
+  const lo = Math.max(r.log.applied + 1, r.log.firstIndex())
+  if (lo > r.log.lastIndex()) return false
+  for (const e of r.log.slice(lo, r.log.lastIndex() + 1, Number.POSITIVE_INFINITY)) {
+    if (e.type !== EntryType.ConfChange) continue
+    try {
+      conf = applyConfChange(conf, decodeConfChange(e.data))
+    } catch {
+      continue // skipped on apply as well
+    }
+    if (allVoters(conf).includes(id)) return true
+  }
+  return false
 }

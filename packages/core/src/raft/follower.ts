@@ -1,9 +1,8 @@
 // Follower and candidate behaviour: accepting appends, heartbeats and snapshot chunks from the
 // leader, forwarding requests to it, and counting votes.
 
-import { concatBytes } from '../bytes.js'
 import { campaign, hup, poll } from './election.js'
-import { type Message, MessageType, NONE, type Snapshot } from './messages.js'
+import { type Message, MessageType, NONE, type SnapshotInfo } from './messages.js'
 import type { Raft } from './raft.js'
 import { readKey } from './read-only.js'
 import { PROBE_HEADER, PROBE_TAG, ReadMode } from './read-types.js'
@@ -68,6 +67,9 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead, term: 0 })
       return
     case MessageType.TimeoutNow:
+      // Only our leader may hand leadership over: from anyone else it would start an election
+      // that followers in the leader's lease honour.
+      if (m.from !== r.lead) return
       // Without a stamp, the campaign is one that no follower in a lease honours.
       hup(r, m.index ?? Number.NEGATIVE_INFINITY)
       return
@@ -90,6 +92,9 @@ export function stepFollower(r: Raft, m: Message): void {
       r.send({ ...m, to: r.lead, term: 0 })
       return
     case MessageType.ReadIndexResp:
+      // Our reads go to our leader: an answer from any other member could make a read wait
+      // for too little (a stale read) or forge a freshness proof.
+      if (m.from !== r.lead) return
       handleReadIndexResp(r, m)
       return
   }
@@ -148,30 +153,31 @@ export function handleSnapshotChunk(r: Raft, m: Message): void {
       r.send({ type: MessageType.SnapResp, to: m.from, index: meta.index, rejectHint: 0, reject: true })
       return
     }
-    r.incoming = { from: m.from, term: m.term, meta, total: c.total, parts: [], received: 0 }
+    r.incoming = { from: m.from, term: m.term, meta, total: c.total, received: 0 }
   }
   const inc = r.incoming!
   if (c.offset !== inc.received) {
     r.send({ type: MessageType.SnapResp, to: m.from, index: meta.index, rejectHint: inc.received })
     return
   }
-  inc.parts.push(c.data)
+  // The bytes go to storage through the Ready (offset 0 starts a new write, dropping any partial
+  // one); Raft keeps only the count. The ack below leaves once the driver has written them.
+  r.snapshotChunks.push({ meta: inc.meta, offset: c.offset, total: inc.total, data: c.data })
   inc.received += c.data.length
   if (inc.received < inc.total) {
     r.send({ type: MessageType.SnapResp, to: m.from, index: meta.index, rejectHint: inc.received })
     return
   }
   r.incoming = null
-  const data = concatBytes(inc.parts)
-  if (restore(r, { meta: inc.meta, data })) {
+  if (restore(r, { meta: inc.meta, size: inc.total })) {
     r.send({ type: MessageType.AppResp, to: m.from, index: r.log.lastIndex() })
   } else {
     r.send({ type: MessageType.AppResp, to: m.from, index: r.log.committed })
   }
 }
 
-/** Installs a snapshot from the leader; false if it brings nothing new. */
-export function restore(r: Raft, s: Snapshot): boolean {
+/** Installs a snapshot from the leader (its bytes already written); false if it brings nothing new. */
+export function restore(r: Raft, s: SnapshotInfo): boolean {
   if (s.meta.index <= r.log.committed) return false
   if (r.log.matchTerm(s.meta.index, s.meta.term)) {
     // We already hold the snapshot's last entry: just move the commit index.

@@ -130,8 +130,10 @@ export function committedInCurrentTerm(r: Raft): boolean {
 }
 
 export function handleAppendResponse(r: Raft, m: Message, pr: Progress): void {
-  pr.recentActive = true
   const index = m.index ?? 0
+  // A match beyond our log is a lie (or a reply to an old leader): it would stall replication.
+  if (!m.reject && index > r.log.lastIndex()) return
+  pr.recentActive = true
   if (m.reject) {
     let next = m.rejectHint ?? 0
     if ((m.logTerm ?? 0) > 0) next = r.log.findConflictByTerm(next, m.logTerm ?? 0).index
@@ -168,7 +170,10 @@ export function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void
   pr.recentActive = true
   pr.probeSent = false
   if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst()
-  if (m.index !== undefined && m.index >= r.leaseFloor && m.index > pr.leaseAckTick) pr.leaseAckTick = m.index
+  // An echoed stamp from our future was never sent: it would stretch the lease.
+  const stamp = m.index
+  if (stamp !== undefined && stamp <= r.ticks && stamp >= r.leaseFloor && stamp > pr.leaseAckTick)
+    pr.leaseAckTick = stamp
   if (pr.state === 'snapshot') {
     const stalls = (r.snapshotStall.get(m.from) ?? 0) + 1
     r.snapshotStall.set(m.from, stalls)
@@ -194,9 +199,10 @@ export function handleSnapshotResponse(r: Raft, m: Message, pr: Progress): void 
     return
   }
   // Only an offset that moves forward acknowledges the chunk in flight: a duplicated or late
-  // reply must not stop the resend of a chunk that may be lost.
+  // reply must not stop the resend of a chunk that may be lost. A follower that holds it all
+  // answers with AppResp, so an offset at or past the end is a hostile or buggy one: ignored.
   const offset = m.rejectHint ?? 0
-  if (offset > pr.snapshotOffset) {
+  if (offset > pr.snapshotOffset && offset < r.log.snapshot().size) {
     pr.snapshotOffset = offset
     sendSnapshotChunk(r, m.from, pr)
   }

@@ -1,10 +1,11 @@
 import { RaftError } from './errors.js'
-import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta } from './messages.js'
+import type { ConfState, Entry, HardState, SnapshotInfo, SnapshotMeta } from './messages.js'
 
 /**
  * The synchronous view of the stable log that the Raft core reads (the driver keeps it in step
  * with durable storage: it appends here what it has synced). Index `snapshot.meta.index` is the
- * last compacted entry; entries start right after it.
+ * last compacted entry; entries start right after it. Of the snapshot it keeps the metadata and
+ * size only: its bytes stay in durable storage, read a chunk at a time when sent.
  */
 export interface LogStorage {
   initialState(): { hardState: HardState; conf: ConfState }
@@ -14,14 +15,14 @@ export interface LogStorage {
   term(index: number): number
   /** Entries in [lo, hi), at least one, then up to `maxBytes` of data in total. */
   entries(lo: number, hi: number, maxBytes: number): Entry[]
-  snapshot(): Snapshot
+  snapshot(): SnapshotInfo
 }
 
 const EMPTY: HardState = { term: 0, vote: '', commit: 0 }
 
 export class MemoryLog implements LogStorage {
   private hard: HardState = EMPTY
-  private snap: Snapshot
+  private snap: SnapshotInfo
   private log: Entry[] = []
 
   /**
@@ -32,7 +33,7 @@ export class MemoryLog implements LogStorage {
    */
   constructor(conf: ConfState) {
     const founding = conf.voters.length > 0
-    this.snap = { meta: { index: founding ? 1 : 0, term: founding ? 1 : 0, conf }, data: new Uint8Array(0) }
+    this.snap = { meta: { index: founding ? 1 : 0, term: founding ? 1 : 0, conf }, size: 0 }
     if (founding) this.hard = { term: 1, vote: '', commit: 1 }
   }
 
@@ -63,7 +64,7 @@ export class MemoryLog implements LogStorage {
     return limitSize(this.log, lo - offset - 1, hi - offset - 1, maxBytes)
   }
 
-  snapshot(): Snapshot {
+  snapshot(): SnapshotInfo {
     return this.snap
   }
 
@@ -96,7 +97,7 @@ export class MemoryLog implements LogStorage {
   }
 
   /** Installs a snapshot received from the leader: the log restarts after it. */
-  applySnapshot(snapshot: Snapshot): void {
+  applySnapshot(snapshot: SnapshotInfo): void {
     if (snapshot.meta.index <= this.snap.meta.index) {
       throw new RaftError('ERR_SNAPSHOT_OUT_OF_DATE', `snapshot at ${snapshot.meta.index} is not newer`)
     }
@@ -104,15 +105,15 @@ export class MemoryLog implements LogStorage {
     this.log = []
   }
 
-  /** Records a snapshot the application took at `meta.index` (which must be in the log). */
-  createSnapshot(meta: SnapshotMeta, data: Uint8Array): void {
+  /** Records a snapshot of `size` bytes the application stored at `meta.index` (in the log). */
+  createSnapshot(meta: SnapshotMeta, size: number): void {
     if (meta.index <= this.snap.meta.index) return
     if (meta.index > this.lastIndex())
       throw new RaftError('ERR_UNAVAILABLE', `snapshot at ${meta.index} is past the log`)
     if (this.term(meta.index) !== meta.term)
       throw new RaftError('ERR_INVALID_CONFIG', 'snapshot term mismatch')
     const drop = meta.index - this.snap.meta.index
-    this.snap = { meta, data }
+    this.snap = { meta, size }
     this.log = this.log.slice(drop)
   }
 }

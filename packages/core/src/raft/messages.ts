@@ -43,9 +43,10 @@ export interface SnapshotMeta {
   conf: ConfState
 }
 
-export interface Snapshot {
+/** A snapshot as Raft knows it: its metadata and size. Its bytes stay in storage. */
+export interface SnapshotInfo {
   meta: SnapshotMeta
-  data: Uint8Array
+  size: number
 }
 
 export const MessageType = {
@@ -81,6 +82,12 @@ export interface SnapshotChunk {
   offset: number
   total: number
   data: Uint8Array
+  /**
+   * Only on a chunk Raft hands out for sending (a chunk request; `data` is empty): the driver
+   * reads this many bytes at `offset` from the stored snapshot at `meta.index` into `data` and
+   * drops this field. Never on the wire.
+   */
+  length?: number
 }
 
 /**

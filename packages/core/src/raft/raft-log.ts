@@ -1,6 +1,6 @@
 import { RaftError } from './errors.js'
 import { entrySize, type LogStorage } from './log-storage.js'
-import type { Entry, Snapshot } from './messages.js'
+import type { Entry, SnapshotInfo } from './messages.js'
 
 /**
  * The log as Raft sees it: the stable part in `storage`, then the unstable tail (entries and
@@ -11,7 +11,7 @@ export class RaftLog {
   applied: number
   /** Highest index handed out in a Ready for applying (applied catches up on advance). */
   applying: number
-  unstableSnapshot: Snapshot | null = null
+  unstableSnapshot: SnapshotInfo | null = null
   unstable: Entry[] = []
   /** Index of unstable[0]. */
   unstableOffset: number
@@ -197,7 +197,7 @@ export class RaftLog {
     if (this.unstableSnapshot && this.unstableSnapshot.meta.index === index) this.unstableSnapshot = null
   }
 
-  restore(snapshot: Snapshot): void {
+  restore(snapshot: SnapshotInfo): void {
     this.committed = snapshot.meta.index
     this.applied = snapshot.meta.index
     this.applying = snapshot.meta.index
@@ -206,7 +206,7 @@ export class RaftLog {
     this.unstableOffset = snapshot.meta.index + 1
   }
 
-  snapshot(): Snapshot {
+  snapshot(): SnapshotInfo {
     return this.unstableSnapshot ?? this.storage.snapshot()
   }
 }

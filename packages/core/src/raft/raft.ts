@@ -8,11 +8,10 @@ import {
   isJoint,
 } from './confchange.js'
 import { type RaftConfig, type ResolvedConfig, resolveConfig } from './config.js'
-import { handleVoteRequest, hup, learnCommit } from './election.js'
+import { handleVoteRequest, hup, mayCampaign } from './election.js'
 import { RaftError } from './errors.js'
 import { stepCandidate, stepFollower } from './follower.js'
 import { appendEntries, committedInCurrentTerm, leaderPropose, maybeCommit, stepLeader } from './leader.js'
-import type { Snapshot } from './messages.js'
 import {
   type ConfState,
   type Entry,
@@ -21,6 +20,8 @@ import {
   MessageType,
   NONE,
   type PeerId,
+  type SnapshotChunk,
+  type SnapshotMeta,
 } from './messages.js'
 import { Progress } from './progress.js'
 import { jointValue, jointVote } from './quorum.js'
@@ -100,15 +101,16 @@ export class Raft {
   /** Distinguishes this run's probes from a previous run's (whose replies may still arrive). */
   readonly probeNonce: number
   lastProbeTick = Number.NEGATIVE_INFINITY
-  /** The snapshot being received in chunks, and from whom. */
+  /** The snapshot being received in chunks, from whom, and how many bytes came in order. */
   incoming: {
     from: PeerId
     term: number
-    meta: Snapshot['meta']
+    meta: SnapshotMeta
     total: number
-    parts: Uint8Array[]
     received: number
   } | null = null
+  /** Accepted incoming chunks not yet handed to the driver to write (see Ready.snapshotChunks). */
+  snapshotChunks: SnapshotChunk[] = []
   snapshotStall = new Map<PeerId, number>()
 
   constructor(config: RaftConfig) {
@@ -330,6 +332,10 @@ export class Raft {
   // ---- the step function ----
 
   step(m: Message): void {
+    if ((m.type === MessageType.Vote || m.type === MessageType.PreVote) && !mayCampaign(this, m)) {
+      // Before any term change: a removed peer must not disrupt the group.
+      return
+    }
     if (m.term === 0) {
       // local message or a forwarded request
     } else if (m.term > this.term) {
@@ -362,8 +368,6 @@ export class Raft {
       return
     }
 
-    if ((m.type === MessageType.VoteResp || m.type === MessageType.PreVoteResp) && m.reject)
-      learnCommit(this, m)
     switch (m.type) {
       case MessageType.Hup:
         hup(this)

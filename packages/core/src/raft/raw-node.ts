@@ -9,7 +9,8 @@ import {
   type Message,
   MessageType,
   type PeerId,
-  type Snapshot,
+  type SnapshotChunk,
+  type SnapshotInfo,
   type SnapshotMeta,
 } from './messages.js'
 import { type Freshness, Raft, ReadMode, type ReadState, type Role } from './raft.js'
@@ -20,15 +21,25 @@ export interface SoftState {
 }
 
 /**
- * One batch of work for the driver, handled in this order: persist `hardState`, `entries` and
- * `snapshot` durably (and `witnessCompact`); then send `messages`; then apply
- * `committedEntries` and answer `readStates`; then call `advance()`.
+ * One batch of work for the driver, handled in this order: write `snapshotChunks`, persist
+ * `hardState`, `entries` and `snapshot` durably (and `witnessCompact`); then send `messages`
+ * (filling chunk requests from storage); then apply `committedEntries` and answer
+ * `readStates`; then call `advance()`.
  */
 export interface Ready {
   softState: SoftState | null
   hardState: HardState | null
   entries: Entry[]
-  snapshot: Snapshot | null
+  /**
+   * Chunks of an incoming snapshot, in order: write each to storage (offset 0 starts a new
+   * write and discards any partial one). Their acks are in `messages`.
+   */
+  snapshotChunks: SnapshotChunk[]
+  /**
+   * An incoming snapshot whose bytes (the chunks written so far) are complete: commit that write
+   * durably, replacing the log, then restore the state machine from it.
+   */
+  snapshot: SnapshotInfo | null
   committedEntries: Entry[]
   messages: Message[]
   readStates: ReadState[]
@@ -146,7 +157,7 @@ export class RawNode {
     const r = this.raft
     if (!sameSoft(this.softState(), this.prevSoft)) return true
     if (!sameHard(this.hardState(), this.prevHard)) return true
-    if (r.log.unstableSnapshot || r.log.unstable.length > 0) return true
+    if (r.log.unstableSnapshot || r.log.unstable.length > 0 || r.snapshotChunks.length > 0) return true
     if (r.msgs.length > 0 || r.readStates.length > 0) return true
     if (r.log.hasNextCommitted()) return true
     return this.witnessCompaction() !== null
@@ -167,6 +178,7 @@ export class RawNode {
       softState: sameSoft(soft, this.prevSoft) ? null : soft,
       hardState: sameHard(hard, this.prevHard) ? null : hard,
       entries,
+      snapshotChunks: r.snapshotChunks,
       snapshot: r.log.unstableSnapshot,
       // A witness applies configuration changes only; it holds no data.
       committedEntries: r.isWitness ? committed.filter((e) => e.type === EntryType.ConfChange) : committed,
@@ -179,6 +191,7 @@ export class RawNode {
     this.pendingCommitted = committed
     r.msgs = []
     r.readStates = []
+    r.snapshotChunks = []
     this.prevSoft = soft
     this.prevHard = hard
     return rd

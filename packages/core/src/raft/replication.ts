@@ -75,16 +75,23 @@ export function sendSnapshotChunk(r: Raft, to: PeerId, pr: Progress): void {
   if (snap.meta.index !== pr.pendingSnapshot) {
     pr.becomeSnapshot(snap.meta.index)
   }
-  // A witness needs only the snapshot's metadata.
-  const data = r.conf.witnesses.includes(to) ? new Uint8Array(0) : snap.data
-  const chunk = data.subarray(pr.snapshotOffset, pr.snapshotOffset + r.cfg.snapshotChunkBytes)
   r.snapshotStall.set(to, 0)
+  // A witness needs only the snapshot's metadata (as does anyone, of an empty snapshot).
+  if (r.conf.witnesses.includes(to) || snap.size === 0) {
+    r.send({ type: MessageType.Snap, to, snapshot: { meta: snap.meta, offset: 0, total: 0, data: EMPTY } })
+    return
+  }
+  // A chunk request: the driver reads the bytes from storage as it sends (Raft holds none).
+  const offset = pr.snapshotOffset
+  const length = Math.min(r.cfg.snapshotChunkBytes, snap.size - offset)
   r.send({
     type: MessageType.Snap,
     to,
-    snapshot: { meta: snap.meta, offset: pr.snapshotOffset, total: data.length, data: chunk },
+    snapshot: { meta: snap.meta, offset, total: snap.size, data: EMPTY, length },
   })
 }
+
+const EMPTY = new Uint8Array(0)
 
 export function bcastAppend(r: Raft): void {
   for (const id of r.progress.keys()) if (id !== r.id) sendAppend(r, id)

@@ -2,7 +2,8 @@ import type { ConfChangeItem } from '../raft/confchange.js'
 import type { RaftFaults } from '../raft/config.js'
 import { RaftError } from '../raft/errors.js'
 import { MemoryLog } from '../raft/log-storage.js'
-import { type ConfState, EntryType, type Message, MessageType, type Snapshot } from '../raft/messages.js'
+import { MemorySnapshots } from '../raft/memory-snapshots.js'
+import { type ConfState, EntryType, type Message, MessageType, type SnapshotMeta } from '../raft/messages.js'
 import { RawNode, type Ready } from '../raft/raw-node.js'
 import { readKey } from '../raft/read-only.js'
 import { EventQueue } from './event-queue.js'
@@ -59,6 +60,8 @@ export class SimPeer {
   writeWaiters = new Map<string, (index: number) => void>()
   tickListeners = new Set<() => void>()
   readonly log: MemoryLog
+  /** The snapshot bytes on its disk (the log keeps metadata and size). */
+  readonly snaps = new MemorySnapshots()
 
   constructor(
     readonly id: string,
@@ -228,7 +231,7 @@ export class Cluster implements FaultWorld<SimPeer> {
   start(peer: SimPeer): void {
     peer.gen++
     const snap = peer.log.snapshot()
-    peer.kv = peer.kind === 'data' ? this.restoreKv(peer, snap) : new KvStore()
+    peer.kv = peer.kind === 'data' ? this.restoreKv(peer, snap.meta, peer.snaps.current?.data) : new KvStore()
     peer.node = new RawNode({
       id: peer.id,
       storage: peer.log,
@@ -260,6 +263,7 @@ export class Cluster implements FaultWorld<SimPeer> {
     if (!peer.node) return
     this.trace(`${peer.id} crashes`)
     peer.node = null
+    peer.snaps.crash()
     peer.gen++
     peer.readWaiters.clear()
     peer.applyWaiters = []
@@ -304,16 +308,21 @@ export class Cluster implements FaultWorld<SimPeer> {
   private handleReady(peer: SimPeer, rd: Ready): void {
     const node = peer.node!
     const log = peer.log
+    peer.snaps.write(rd.snapshotChunks)
     if (rd.snapshot) {
-      if (rd.snapshot.data.length > this.opts.snapshotChunkBytes) this.stats.chunkedSnapshots++
+      if (rd.snapshot.size > this.opts.snapshotChunkBytes) this.stats.chunkedSnapshots++
+      const data = peer.snaps.install(rd.snapshot)
       log.applySnapshot(rd.snapshot)
-      if (peer.kind === 'data') peer.kv = this.restoreKv(peer, rd.snapshot)
+      if (peer.kind === 'data') peer.kv = this.restoreKv(peer, rd.snapshot.meta, data)
       else peer.kv.applied = rd.snapshot.meta.index
       this.trace(`${peer.id} installs snapshot at ${rd.snapshot.meta.index}`)
     }
     log.append(rd.entries)
     if (rd.hardState) log.setHardState(rd.hardState)
-    if (rd.witnessCompact) log.createSnapshot(rd.witnessCompact, new Uint8Array(0))
+    if (rd.witnessCompact) {
+      log.createSnapshot(rd.witnessCompact, 0)
+      peer.snaps.take(rd.witnessCompact, new Uint8Array(0))
+    }
     // A durable commit index is a claim: check it now, even if we crash before saying it.
     this.checkCommit(peer, node)
     if (this.crashAfterPersist?.(peer, rd)) {
@@ -321,7 +330,10 @@ export class Cluster implements FaultWorld<SimPeer> {
       this.crash(peer)
       return
     }
-    for (const m of rd.messages) this.send(m)
+    for (const m of rd.messages) {
+      const filled = peer.snaps.fill(m)
+      if (filled) this.send(filled)
+    }
     for (const e of rd.committedEntries) {
       if (e.type !== EntryType.Normal) {
         peer.kv.applied = Math.max(peer.kv.applied, e.index)
@@ -348,14 +360,14 @@ export class Cluster implements FaultWorld<SimPeer> {
   }
 
   /** A snapshot that fails to restore was stitched or corrupted on the way: a violation. */
-  private restoreKv(peer: SimPeer, snap: Snapshot): KvStore {
+  private restoreKv(peer: SimPeer, meta: SnapshotMeta, data: Uint8Array = new Uint8Array(0)): KvStore {
     try {
-      return KvStore.restore(snap.data)
+      return KvStore.restore(data)
     } catch (err) {
       if (!(err instanceof SnapshotCorruptError)) throw err
-      this.safety.report(`${peer.id} installed a corrupt snapshot at ${snap.meta.index}: ${err.message}`)
+      this.safety.report(`${peer.id} installed a corrupt snapshot at ${meta.index}: ${err.message}`)
       const kv = new KvStore()
-      kv.applied = snap.meta.index
+      kv.applied = meta.index
       return kv
     }
   }
@@ -377,7 +389,9 @@ export class Cluster implements FaultWorld<SimPeer> {
     // Raft's membership is the one at the state machine's index only when both agree.
     if (node.raft.log.applied !== applied) return
     const meta = { index: applied, term: peer.log.term(applied), conf: node.raft.conf }
-    peer.log.createSnapshot(meta, peer.kv.serialize(peer.id))
+    const data = peer.kv.serialize(peer.id)
+    peer.snaps.take(meta, data)
+    peer.log.createSnapshot(meta, data.length)
     this.trace(`${peer.id} snapshots at ${applied}`)
   }
 

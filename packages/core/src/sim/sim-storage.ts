@@ -3,6 +3,7 @@ import { MemoryStorage } from '../storage/memory-storage.js'
 import type {
   SaveBatch,
   SnapshotWriteOptions,
+  SnapshotWriter,
   Storage,
   StoredSnapshot,
   StoredState,
@@ -103,8 +104,27 @@ export class SimStorage implements Storage {
     return this.later(this.syncDelay() * 4, () => this.durable.writeSnapshot(copy, parts, options))
   }
 
-  readSnapshot(): Promise<StoredSnapshot | null> {
-    return this.later(0, () => this.durable.readSnapshot())
+  /** Pieces land at once; a commit costs what a whole snapshot write does. A crash loses them. */
+  async beginSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter> {
+    const inner = await this.later(0, () => this.durable.beginSnapshot(structuredClone(meta)))
+    return {
+      meta: inner.meta,
+      get size() {
+        return inner.size
+      },
+      write: (offset, bytes) => {
+        const copy = bytes.slice()
+        return this.later(0, () => inner.write(offset, copy))
+      },
+      commit: (options) => this.later(this.syncDelay() * 4, () => inner.commit(options)),
+      abort: () => inner.abort(),
+    }
+  }
+
+  async readSnapshot(): Promise<StoredSnapshot | null> {
+    const snap = await this.later(0, () => this.durable.readSnapshot())
+    if (!snap) return null
+    return { ...snap, read: (offset, length) => this.later(0, () => snap.read(offset, length)) }
   }
 
   compact(index: number): Promise<void> {

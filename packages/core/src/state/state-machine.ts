@@ -1,6 +1,12 @@
 import { type EngineChoice, type IndexFactory, indexFactory } from '../vector/index.js'
 import { Collection, type Hit, type SearchOptions, type StoredItem } from './collection.js'
-import { type CollectionOptions, type Command, decodeCommand, encodeCommand } from './commands.js'
+import {
+  type CollectionOptions,
+  type Command,
+  decodeCommand,
+  encodeCommand,
+  type Session,
+} from './commands.js'
 import {
   FailStopError,
   InvalidCommandError,
@@ -60,6 +66,15 @@ export class StateMachine implements StateView {
   lastApplied = 0
   readonly make: IndexFactory
   #stopped: FailStopError | undefined
+  #appliedSession: Session | undefined
+
+  /**
+   * The session of the entry `apply` last took, if it carried one that decoded: the driver
+   * matches it to a waiting write without decoding the entry a second time.
+   */
+  get appliedSession(): Session | undefined {
+    return this.#appliedSession
+  }
 
   constructor(make: IndexFactory, limits: Partial<Limits> = {}) {
     this.make = make
@@ -113,6 +128,7 @@ export class StateMachine implements StateView {
    */
   apply(index: number, entry: Command | Uint8Array): ApplyResult {
     this.assertRunning()
+    this.#appliedSession = undefined
     if (index <= this.lastApplied)
       return {
         index,
@@ -147,6 +163,7 @@ export class StateMachine implements StateView {
     }
     const session = cmd.session
     if (!session) return this.#execute(index, cmd)
+    this.#appliedSession = session
     const hash = hash64(bytes)
     const record = this.sessions.get(session.client)
     if (record && session.seq < record.seq)

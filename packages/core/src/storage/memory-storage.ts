@@ -2,12 +2,16 @@ import { concatBytes } from '../bytes.js'
 import type { Entry, HardState, SnapshotMeta } from '../raft/messages.js'
 import { checkAppend } from './check-append.js'
 import {
+  checkSnapshotRange,
+  checkSnapshotWrite,
   type SaveBatch,
   type SnapshotWriteOptions,
+  type SnapshotWriter,
   type Storage,
   StorageError,
   type StoredSnapshot,
   type StoredState,
+  writeSnapshotFrom,
 } from './storage.js'
 
 const EMPTY_HARD_STATE: HardState = { term: 0, vote: '', commit: 0 }
@@ -68,25 +72,39 @@ export class MemoryStorage implements Storage {
     options: SnapshotWriteOptions = {},
   ): Promise<void> {
     this.checkOpen()
-    const parts: Uint8Array[] = []
-    for await (const chunk of chunks) parts.push(chunk)
-    this.snapshotData = concatBytes(parts)
-    this.snapshotMeta = structuredClone(meta)
-    if (options.replaceLog) {
-      this.log = []
-      this.offset = meta.index + 1
-    }
+    await writeSnapshotFrom(this, meta, chunks, options)
+  }
+
+  async beginSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter> {
+    this.checkOpen()
+    return new PartialSnapshot(structuredClone(meta), (data, options) => {
+      this.checkOpen()
+      this.snapshotData = data
+      this.snapshotMeta = structuredClone(meta)
+      if (options.replaceLog) {
+        this.log = []
+        this.offset = meta.index + 1
+      }
+    })
   }
 
   async readSnapshot(): Promise<StoredSnapshot | null> {
     this.checkOpen()
     if (!this.snapshotMeta) return null
     const data = this.snapshotData
+    const store = this
     return {
       meta: structuredClone(this.snapshotMeta),
       size: data.length,
       async *chunks() {
         yield data
+      },
+      async read(offset, length) {
+        store.checkOpen()
+        if (store.snapshotData !== data)
+          throw new StorageError('ERR_UNAVAILABLE', 'the snapshot was replaced since it was opened')
+        checkSnapshotRange(offset, length, data.length)
+        return data.slice(offset, offset + length)
       },
     }
   }
@@ -113,5 +131,41 @@ export class MemoryStorage implements Storage {
 
   private checkOpen(): void {
     if (this.closed) throw new StorageError('ERR_CLOSED', 'storage is closed')
+  }
+}
+
+/** A snapshot written piece by piece, installed by `install` on commit. */
+class PartialSnapshot implements SnapshotWriter {
+  size = 0
+  private parts: Uint8Array[] = []
+  private done = false
+
+  constructor(
+    readonly meta: SnapshotMeta,
+    private readonly install: (data: Uint8Array, options: SnapshotWriteOptions) => void,
+  ) {}
+
+  async write(offset: number, bytes: Uint8Array): Promise<void> {
+    this.checkPending()
+    checkSnapshotWrite(offset, this.size)
+    this.parts.push(bytes.slice())
+    this.size += bytes.length
+  }
+
+  async commit(options: SnapshotWriteOptions = {}): Promise<void> {
+    this.checkPending()
+    this.install(concatBytes(this.parts), options)
+    this.done = true
+    this.parts = []
+  }
+
+  async abort(): Promise<void> {
+    this.done = true
+    this.parts = []
+  }
+
+  private checkPending(): void {
+    if (this.done)
+      throw new StorageError('ERR_INVALID', `snapshot at ${this.meta.index}: already committed or aborted`)
   }
 }

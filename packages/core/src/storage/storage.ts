@@ -34,7 +34,35 @@ export interface StoredSnapshot {
   meta: SnapshotMeta
   /** Total size in bytes. */
   size: number
+  /** The whole snapshot as a stream of pieces (never all in memory at once). */
   chunks(): AsyncIterable<Uint8Array>
+  /**
+   * The bytes [offset, offset + length) of this snapshot (a leader sends a chunk at a time).
+   * Rejects with `ERR_INVALID` if the range is not inside it and with `ERR_UNAVAILABLE` once
+   * another snapshot has replaced it.
+   */
+  read(offset: number, length: number): Promise<Uint8Array>
+}
+
+/**
+ * An incoming snapshot written as its chunks arrive (`Storage.beginSnapshot`). Nothing of it is
+ * visible to `load()` or `readSnapshot()` until `commit()`: after `abort()`, a failure or a
+ * crash, the stored snapshot and log are as they were, and the next open discards the pieces.
+ */
+export interface SnapshotWriter {
+  readonly meta: SnapshotMeta
+  /** Bytes written so far. */
+  readonly size: number
+  /**
+   * Appends `bytes`, which must start at `offset === size` (`ERR_INVALID` otherwise). Resolves
+   * once they are in the store; they need not be synced yet: a partial write never survives a
+   * restart, so commit() syncs them all at once.
+   */
+  write(offset: number, bytes: Uint8Array): Promise<void>
+  /** Makes the snapshot durable and current, as `writeSnapshot` does with the same options. */
+  commit(options?: SnapshotWriteOptions): Promise<void>
+  /** Discards what was written; a no-op after commit or abort. */
+  abort(): Promise<void>
 }
 
 /**
@@ -63,11 +91,14 @@ export interface Storage {
   entries(lo: number, hi: number): Promise<Entry[]>
   /** Term of the entry at `index`, the snapshot term at the snapshot index, else undefined. */
   term(index: number): Promise<number | undefined>
+  /** Writes a whole snapshot and makes it current once durable (see `writeSnapshotFrom`). */
   writeSnapshot(
     meta: SnapshotMeta,
     chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options?: SnapshotWriteOptions,
   ): Promise<void>
+  /** Starts writing a snapshot piece by piece (one received from the leader). */
+  beginSnapshot(meta: SnapshotMeta): Promise<SnapshotWriter>
   readSnapshot(): Promise<StoredSnapshot | null>
   /**
    * Drops entries with index <= `index` (a no-op below the first index); `index` must not
@@ -105,4 +136,44 @@ export class StorageError extends Error {
     super(message)
     this.name = 'StorageError'
   }
+}
+
+/**
+ * `writeSnapshot` through a store's own `beginSnapshot`: every implementation writes a whole
+ * snapshot this way, so the two paths cannot drift apart.
+ */
+export async function writeSnapshotFrom(
+  storage: Pick<Storage, 'beginSnapshot'>,
+  meta: SnapshotMeta,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options?: SnapshotWriteOptions,
+): Promise<void> {
+  const writer = await storage.beginSnapshot(meta)
+  try {
+    for await (const chunk of chunks) if (chunk.length > 0) await writer.write(writer.size, chunk)
+    await writer.commit(options)
+  } catch (err) {
+    await writer.abort().catch(() => {})
+    throw err
+  }
+}
+
+/** The check every `StoredSnapshot.read` starts with. */
+export function checkSnapshotRange(offset: number, length: number, size: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0)
+    throw new StorageError('ERR_INVALID', `snapshot range [${offset}, +${length}) is not a byte range`)
+  if (offset + length > size)
+    throw new StorageError(
+      'ERR_INVALID',
+      `snapshot range [${offset}, +${length}) runs past its ${size} bytes`,
+    )
+}
+
+/** The check every `SnapshotWriter.write` starts with. */
+export function checkSnapshotWrite(offset: number, size: number): void {
+  if (offset !== size)
+    throw new StorageError(
+      'ERR_INVALID',
+      `snapshot write at ${offset}, expected ${size} (writes are in order)`,
+    )
 }

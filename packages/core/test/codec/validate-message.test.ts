@@ -95,6 +95,7 @@ describe('validateMessage', () => {
     expect(with_({ offset: 5 })).toBe('bad-snapshot') // 5 + 6 > 10
     expect(with_({ total: 0 })).toBe('bad-snapshot')
     expect(with_({ data: new Uint8Array(0) })).toBe('bad-snapshot')
+    expect(with_({ length: 6 })).toBe('bad-snapshot') // a chunk request is not a chunk
     expect(with_({ total: DEFAULT_MESSAGE_LIMITS.maxSnapshotBytes + 1 })).toBe('snapshot-too-large')
     expect(with_({ meta: { ...s.meta, term: 6 } })).toBe('bad-snapshot') // newer than the sender's term
     expect(with_({ meta: { ...s.meta, index: 0 } })).toBe('bad-snapshot')

@@ -7,6 +7,7 @@ import {
   type RaftConfig,
 } from '../../src/index.js'
 import { MemoryLog } from '../../src/raft/log-storage.js'
+import { MemorySnapshots } from '../../src/raft/memory-snapshots.js'
 import type { ReadState } from '../../src/raft/raft.js'
 import { RawNode } from '../../src/raft/raw-node.js'
 
@@ -14,6 +15,8 @@ export interface TestPeer {
   id: string
   node: RawNode
   log: MemoryLog
+  /** Snapshot bytes: the log keeps only metadata and size. */
+  snaps: MemorySnapshots
   applied: Entry[]
   readStates: ReadState[]
 }
@@ -57,7 +60,14 @@ export class TestNet {
 
   add(id: string, conf: ConfState): TestPeer {
     const log = new MemoryLog(conf)
-    const peer: TestPeer = { id, log, node: this.makeNode(id, log), applied: [], readStates: [] }
+    const peer: TestPeer = {
+      id,
+      log,
+      snaps: new MemorySnapshots(),
+      node: this.makeNode(id, log),
+      applied: [],
+      readStates: [],
+    }
     this.peers.set(id, peer)
     return peer
   }
@@ -78,6 +88,7 @@ export class TestNet {
   restart(id: string): void {
     const p = this.peer(id)
     p.node = this.makeNode(id, p.log)
+    p.snaps.crash()
     p.applied = []
   }
 
@@ -163,11 +174,21 @@ export class TestNet {
     while (p.node.hasReady()) {
       moved = true
       const rd = p.node.ready()
-      if (rd.snapshot) p.log.applySnapshot(rd.snapshot)
+      p.snaps.write(rd.snapshotChunks)
+      if (rd.snapshot) {
+        p.snaps.install(rd.snapshot)
+        p.log.applySnapshot(rd.snapshot)
+      }
       p.log.append(rd.entries)
       if (rd.hardState) p.log.setHardState(rd.hardState)
-      if (rd.witnessCompact) p.log.createSnapshot(rd.witnessCompact, new Uint8Array(0))
-      this.queue.push(...rd.messages)
+      if (rd.witnessCompact) {
+        p.log.createSnapshot(rd.witnessCompact, 0)
+        p.snaps.take(rd.witnessCompact, new Uint8Array(0))
+      }
+      for (const m of rd.messages) {
+        const filled = p.snaps.fill(m)
+        if (filled) this.queue.push(filled)
+      }
       for (const e of rd.committedEntries)
         if (e.type === EntryType.Normal && e.data.length > 0) p.applied.push(e)
       p.readStates.push(...rd.readStates)

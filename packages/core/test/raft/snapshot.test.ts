@@ -8,7 +8,9 @@ const bytes = (s: string) => new TextEncoder().encode(s)
 function snapshotAt(net: TestNet, id: string, data: Uint8Array): number {
   const p = net.peer(id)
   const applied = p.node.raft.log.applied
-  p.log.createSnapshot({ index: applied, term: p.log.term(applied), conf: p.node.raft.conf }, data)
+  const meta = { index: applied, term: p.log.term(applied), conf: p.node.raft.conf }
+  p.snaps.take(meta, data)
+  p.log.createSnapshot(meta, data.length)
   return applied
 }
 
@@ -27,9 +29,11 @@ describe('snapshots and log compaction', () => {
     const chunks = net.delivered.filter((m) => m.type === MessageType.Snap && m.to === 'c')
     expect(chunks.length).toBeGreaterThanOrEqual(10)
     expect(chunks.every((m) => (m.snapshot?.data.length ?? 0) <= 100)).toBe(true)
+    // Raft hands out requests; the bytes are filled from the store as they leave, never held.
+    expect(chunks.every((m) => m.snapshot?.length === undefined)).toBe(true)
     const installed = net.peer('c').log.snapshot()
-    expect(installed.meta.index).toBe(index)
-    expect(installed.data).toEqual(state)
+    expect(installed).toEqual({ meta: expect.objectContaining({ index }), size: state.length })
+    expect(net.peer('c').snaps.current?.data).toEqual(state)
     // Replication resumes after the snapshot.
     net.propose('a', 'after')
     expect(net.appliedText('c')).toEqual(['after'])
@@ -48,7 +52,7 @@ describe('snapshots and log compaction', () => {
     net.filter = (m) => !(m.type === MessageType.Snap && m.snapshot?.offset === 128 && dropped++ < 2)
     net.tickAll(12)
     expect(dropped).toBeGreaterThanOrEqual(1)
-    expect(net.peer('c').log.snapshot().data).toEqual(new Uint8Array(500).fill(7))
+    expect(net.peer('c').snaps.current?.data).toEqual(new Uint8Array(500).fill(7))
   })
 
   it('a restarted peer starts from its snapshot and the entries after it', () => {
@@ -97,7 +101,7 @@ describe('snapshot transfer and installation', () => {
       from: 'a',
       to: 'c',
       term: net.raft('a').term,
-      snapshot: { meta: snap.meta, offset: 0, total: snap.data.length, data: snap.data },
+      snapshot: { meta: snap.meta, offset: 0, total: 5, data: bytes('state') },
     })
     c.node.advance()
     expect(c.node.raft.conf).toEqual(snap.meta.conf)
@@ -130,8 +134,15 @@ describe('snapshot transfer and installation', () => {
     const resumed = chunk('b', term + 1, 2, 100)
     expect(resumed.snapshot).toBeNull()
     expect(resumed.messages.at(-1)).toMatchObject({ type: MessageType.SnapResp, reject: true })
-    chunk('b', term + 1, 2, 0)
-    expect(chunk('b', term + 1, 2, 100).snapshot?.data).toEqual(new Uint8Array(200).fill(2))
+    const first = chunk('b', term + 1, 2, 0)
+    const last = chunk('b', term + 1, 2, 100)
+    expect(last.snapshot).toEqual({ meta, size: 200 })
+    // The bytes written for the installed snapshot are b's alone, from offset 0.
+    const written = [...first.snapshotChunks, ...last.snapshotChunks]
+    expect(written.map((w) => [w.offset, w.data[0]])).toEqual([
+      [0, 2],
+      [100, 2],
+    ])
   })
 
   it('a duplicated chunk acknowledgement does not stop the resend of a lost chunk', () => {
@@ -158,7 +169,66 @@ describe('snapshot transfer and installation', () => {
     // The acknowledgement of the first chunk arrives a second time, late.
     net.peer('a').node.step(acks[0])
     net.tickAll(12)
-    expect(net.peer('c').log.snapshot().data).toEqual(state)
+    expect(net.peer('c').snaps.current?.data).toEqual(state)
     expect(net.raft('a').progress.get('c')?.state).not.toBe('snapshot')
+  })
+
+  it('a leader ignores a chunk acknowledgement at or past the end of the snapshot', () => {
+    const net = new TestNet(['a', 'b', 'c'], { config: () => ({ snapshotChunkBytes: 100 }) })
+    net.warm()
+    net.elect('a')
+    net.isolate('c')
+    for (let i = 0; i < 5; i++) net.propose('a', `v${i}`)
+    const index = snapshotAt(net, 'a', new Uint8Array(500).fill(3))
+    net.heal()
+    const sent: Message[] = []
+    net.filter = (m) => {
+      if (m.type !== MessageType.Snap || m.to !== 'c') return true
+      sent.push(m)
+      return false
+    }
+    net.tickAll(1)
+    expect(sent.at(-1)?.snapshot?.offset).toBe(0)
+    const a = net.peer('a')
+    const ack = (rejectHint: number) => {
+      const term = net.raft('a').term
+      a.node.step({ type: MessageType.SnapResp, from: 'c', to: 'a', term, index, rejectHint })
+      net.stabilize()
+    }
+    // A hostile or buggy follower claims bytes it cannot hold: the leader does not move.
+    for (const hint of [500, 501, 10_000, 2 ** 52]) ack(hint)
+    expect(net.raft('a').progress.get('c')?.snapshotOffset).toBe(0)
+    ack(100)
+    expect(net.raft('a').progress.get('c')?.snapshotOffset).toBe(100)
+    expect(sent.at(-1)?.snapshot).toMatchObject({ offset: 100, total: 500 })
+    expect(sent.every((m) => (m.snapshot?.offset ?? 0) + (m.snapshot?.data.length ?? 0) <= 500)).toBe(true)
+    expect(sent.every((m) => (m.snapshot?.data.length ?? 0) > 0)).toBe(true)
+  })
+
+  it('a follower hands each accepted chunk out once and keeps none of its bytes', () => {
+    const net = new TestNet(['a', 'b', 'c'])
+    net.warm()
+    net.elect('a')
+    const c = net.peer('c')
+    const term = net.raft('a').term
+    const meta = { index: 50, term, conf: net.raft('a').conf }
+    const written: number[] = []
+    for (const offset of [0, 100, 100, 300, 200]) {
+      c.node.step({
+        type: MessageType.Snap,
+        from: 'a',
+        to: 'c',
+        term,
+        snapshot: { meta, offset, total: 400, data: new Uint8Array(100).fill(offset / 100) },
+      })
+      const rd = c.node.ready()
+      for (const w of rd.snapshotChunks) written.push(w.offset)
+      c.node.advance()
+      expect(c.node.raft.snapshotChunks).toEqual([])
+    }
+    // The duplicate and the chunk out of order were not accepted.
+    expect(written).toEqual([0, 100, 200])
+    expect(c.node.raft.incoming).toMatchObject({ received: 300, total: 400 })
+    expect(Object.values(c.node.raft.incoming ?? {}).some((v) => v instanceof Uint8Array)).toBe(false)
   })
 })

@@ -91,6 +91,22 @@ describe('client sessions', () => {
     const next = sm.apply(7, encodeCommand({ ...bad, collection: 'c', session: { client: 'bob', seq: 6 } }))
     expect(next).toMatchObject({ ok: true, value: { deleted: 0 } })
   })
+  it('appliedSession names the session of the entry just applied, rejected or not', async () => {
+    const sm = await createStateMachine({ engine: 'wasm' })
+    applyAll(sm, [{ op: 'create', name: 'c', options: { dimensions: 2, metric: 'l2sq' } }])
+    expect(sm.appliedSession).toBeUndefined()
+    const session = { client: 'dave', seq: 1 }
+    sm.apply(2, encodeCommand({ op: 'delete', collection: 'zzz', ids: ['a'], session }))
+    expect(sm.appliedSession).toEqual(session)
+    sm.apply(3, encodeCommand({ op: 'delete', collection: 'c', ids: ['a'] }))
+    expect(sm.appliedSession).toBeUndefined()
+    sm.apply(4, encodeCommand({ op: 'delete', collection: 'c', ids: ['a'], session }))
+    expect(sm.appliedSession).toEqual(session)
+    sm.apply(4, encodeCommand({ op: 'delete', collection: 'c', ids: ['a'], session }))
+    expect(sm.appliedSession).toBeUndefined()
+    sm.apply(5, new Uint8Array([0xff]))
+    expect(sm.appliedSession).toBeUndefined()
+  })
 })
 
 describe('bounded sessions', () => {

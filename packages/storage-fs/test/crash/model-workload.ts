@@ -75,7 +75,7 @@ export interface WorkloadHooks {
 /**
  * Saves in bursts (group commit), overwrites with a higher term, hard-state changes alone and
  * with entries, local snapshots and compactions (to the last index too), incoming snapshots that
- * replace the log, and clean restarts. Stops at the first failure (the crash).
+ * replace the log (written piece by piece, some abandoned), and clean restarts. Stops at the first failure (the crash).
  */
 export async function runWorkload(
   store: FsStorage,
@@ -123,13 +123,20 @@ export async function runWorkload(
       const to = rand(3) === 0 ? Math.max(s.first - 1, at - rand(4)) : at
       await track(oracle.compact(to), store.compact(to))
     } else if (roll < 82) {
-      // An incoming snapshot past the log replaces it.
+      // An incoming snapshot past the log replaces it, written as its chunks arrive. Some
+      // transfers are dropped part way (the leader restarted them): they must leave no trace.
       term++
       const at = last + 1 + rand(5)
-      await track(
-        oracle.snapshot(at, term, true),
-        store.writeSnapshot({ index: at, term, conf }, [snapshotBytes(at)], { replaceLog: true }),
-      )
+      const data = snapshotBytes(at)
+      const writer = await store.beginSnapshot({ index: at, term, conf })
+      const cut = rand(data.length + 1)
+      await writer.write(0, data.subarray(0, cut))
+      if (rand(4) === 0) {
+        await writer.abort()
+        continue
+      }
+      await writer.write(cut, data.subarray(cut))
+      await track(oracle.snapshot(at, term, true), writer.commit({ replaceLog: true }))
     } else if (roll < 88) {
       await store.close()
       store = await hooks.reopen()

@@ -4,7 +4,7 @@
  */
 import { type Message, MessageType } from '@flotilla/core'
 import type { Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import {
@@ -12,17 +12,20 @@ import {
   createLibp2pTransport,
   dialWithRetry,
   loadOrCreateIdentity,
+  membershipGate,
   memoryKeyStore,
 } from '../../src/browser/index.js'
 import { rawSend } from '../raw-send.js'
 
-const relay = new URLSearchParams(location.search).get('relay') ?? ''
+const params = new URLSearchParams(location.search)
+const relay = params.get('relay') ?? ''
+const privateKey = await loadOrCreateIdentity(memoryKeyStore())
+// `?gated`: a membership gate, members set by the test (`setMembers`); until then only itself.
+const gate = params.has('gated')
+  ? membershipGate({ members: [peerIdFromPrivateKey(privateKey).toString()] })
+  : undefined
 const node = await createLibp2p(
-  browserPeer({
-    privateKey: await loadOrCreateIdentity(memoryKeyStore()),
-    iceServers: [],
-    allowInsecureLocalDials: true,
-  }),
+  browserPeer({ privateKey, iceServers: [], allowInsecureLocalDials: true, ...(gate ? { gate } : {}) }),
 )
 // Queues sized for the bench's bursts; the Node tests cover the bounded defaults.
 const transport = await createLibp2pTransport(node, {
@@ -99,6 +102,19 @@ const api = {
     const conn = await dialWithRetry(node, multiaddr(addr))
     await node.peerStore.merge(conn.remotePeer, { multiaddrs: [multiaddr(addr)] })
   },
+  /** One dial, no retry: 'connected', or why it failed. */
+  async tryConnect(addr: string): Promise<string> {
+    try {
+      await node.dial(multiaddr(addr), { signal: AbortSignal.timeout(15_000) })
+      return 'connected'
+    } catch (err) {
+      return (err as Error).message || String(err)
+    }
+  },
+  setMembers(ids: string[]): void {
+    gate?.setMembers(ids)
+  },
+  gateStats: () => gate?.stats(),
   /** The connections to `peer`: address and whether it is limited (relayed). */
   connections(peer: string): { addr: string; limited: boolean; raftStreams: number }[] {
     return node.getConnections(peerIdFromString(peer)).map((c) => ({
