@@ -42,7 +42,7 @@ describe('each broken rule is caught by the simulator driving openPeer', () => {
   it(
     'leaseAfterStepDown: a deposed leader still answering lease reads breaks linearizability',
     async () => {
-      const r = await firstViolation('leaseAfterStepDown', 20, { shape: 1, profile: 'handoffs' })
+      const r = await firstViolation('leaseAfterStepDown', 40, { shape: 1, profile: 'handoffs' })
       expect(r?.violations.join('\n')).toMatch(/linearizability|lease/)
     },
     SLOW,
