@@ -365,19 +365,23 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
   private timersFor(p: WorldPeer, gen: number): Timers {
     return {
       setTimeout: (fn, ms) => {
-        const handle = { cancelled: false }
-        const fire = () => {
-          if (handle.cancelled || p.gen !== gen) return
-          if (p.stalled) p.held.push(fire)
-          else fn()
-        }
-        this.at(this.now + ms / p.rate, fire)
-        return handle
+        const timer = { p, gen, fn, cancelled: false }
+        // Bound, not a named arrow: tsx's keepNames would wrap one per timer in a helper call.
+        this.at(this.now + ms / p.rate, this.fire.bind(this, timer))
+        return timer
       },
       clearTimeout: (handle) => {
         if (handle) (handle as { cancelled: boolean }).cancelled = true
       },
     }
+  }
+
+  /** A peer's timer is due: it runs, unless cancelled or of an older run; a stalled peer holds it. */
+  private fire(timer: { p: WorldPeer; gen: number; fn: () => void; cancelled: boolean }): void {
+    const { p } = timer
+    if (timer.cancelled || p.gen !== timer.gen) return
+    if (p.stalled) p.held.push(this.fire.bind(this, timer))
+    else timer.fn()
   }
 
   /** Closes every peer and frees every state machine. */
