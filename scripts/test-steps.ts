@@ -49,10 +49,18 @@ export const steps: TestStep[] = [
     parse: () => null, // read from the JSON report, see test.ts
   },
   {
-    // The simulator driving real openPeer instances (packages/core/src/sim/peer-world.ts).
+    // The simulator driving real openPeer instances (packages/core/src/sim/peer-world.ts), in two
+    // child processes (the output stays in seed order).
     name: 'simulator',
     command: 'npx',
-    args: ['tsx', 'packages/core/src/sim/cli.ts', '--seeds', process.env.SIM_SEEDS ?? '1000'],
+    args: [
+      'tsx',
+      'packages/core/src/sim/cli.ts',
+      '--seeds',
+      process.env.SIM_SEEDS ?? '1000',
+      '--jobs',
+      process.env.SIM_JOBS ?? '2',
+    ],
     parse: parseSimulator,
   },
   {

@@ -84,7 +84,9 @@ export class Reads {
   boundNow(): number | null {
     const d = this.d
     d.catchUpTicks()
-    if (d.node.raft.role === 'leader') return d.node.raft.leaseValid() ? 0 : null
+    // Current only once its state machine has applied everything it has committed.
+    if (d.node.raft.role === 'leader')
+      return d.node.raft.leaseValid() && d.applied >= d.node.raft.log.committed ? 0 : null
     this.refreshUsable()
     if (!this.usable) return null
     const sentAt = d.ticks.timeOfTick(this.usable.tick)

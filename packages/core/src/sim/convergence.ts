@@ -21,11 +21,17 @@ export interface CheckedWorld<P extends FaultPeer> {
  */
 export function watchConfAgreement<P extends FaultPeer>(cluster: CheckedWorld<P>): void {
   const confAt = new Map<number, string>()
+  // Raft replaces its configuration object on every change: each one is serialized once.
+  const text = new WeakMap<object, string>()
   cluster.afterReady.push((peer: P) => {
     const raft = peer.node?.raft
     if (!raft) return
     const applied = raft.log.applied
-    const conf = JSON.stringify(raft.conf)
+    let conf = text.get(raft.conf)
+    if (conf === undefined) {
+      conf = JSON.stringify(raft.conf)
+      text.set(raft.conf, conf)
+    }
     const known = confAt.get(applied)
     if (known === undefined) confAt.set(applied, conf)
     else if (known !== conf)

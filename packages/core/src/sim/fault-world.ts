@@ -106,6 +106,11 @@ export interface FaultWorld<P extends FaultPeer = FaultPeer> {
   onNewLeader: ((p: P) => void) | null
   /** Worlds of real peers only: `p`'s timers stall for `ms` while its clock runs on. */
   stall?(p: P, ms: number): void
+  /**
+   * Worlds of real peers only: a leader is about to commit an entry of an earlier term by its
+   * count of replicas, which Raft never does (Figure 8). Called before it sends that Ready.
+   */
+  onOldTermCommit?: ((p: P) => void) | null
   /** Worlds of real peers only: return true to crash `p` while a Ready's write is in flight. */
   crashBeforePersist?: ((p: P, rd: Ready) => boolean) | null
 }

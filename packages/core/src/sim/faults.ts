@@ -1,3 +1,4 @@
+import { MessageType } from '../raft/messages.js'
 import {
   changeMembership,
   crashAndRestart,
@@ -124,6 +125,14 @@ export const PEER_PROFILES: Record<string, Profile> = {
   persistCrash: { ...PROFILES.persistCrash, midWriteCrash: 0.02 },
   // Paused processes and frozen tabs: timers stop for several election timeouts, clocks run on.
   stalls: { weights: { stall: 2, stallLeader: 3, partition: 1, quiet: 1 }, gap: [50, 300] },
+  // Raft's Figure 8: leaders die between a durable write and sending it, fresh leaders die within
+  // milliseconds, one entry per append, so an old leader's entry reaches a majority before its own.
+  figure8: {
+    weights: { crashLeader: 4, partition: 1, quiet: 1 },
+    gap: [20, 150],
+    persistCrash: 0.3,
+    maxSizePerMsg: 40,
+  },
   // Members come and go one at a time through the API while peers crash and links are cut.
   reconfig: { weights: { membership: 4, partition: 1, crash: 1, crashLeader: 1, quiet: 1 }, gap: [60, 300] },
 }
@@ -189,7 +198,32 @@ export function scheduleFaults<P extends FaultPeer>(
       return true
     }
   }
-  if (name === 'leaderChurn') {
+  if ('onOldTermCommit' in cluster) {
+    // Raft's Figure 8 made likely: the leader's next appends (the entry of its own term) are
+    // held back and it dies once followers have heard the commit; a leader with a newer
+    // conflicting entry may then win and overwrite it. Never happens unless a leader commits
+    // by counting an earlier term's entry, so it draws nothing from `rng`.
+    cluster.onOldTermCommit = (leader) => {
+      if (cluster.now >= faultMs) return
+      const { tickMs } = cluster.timing
+      cluster.trace(`${leader.id} commits an entry of an earlier term; its appends are held back`)
+      cluster.delays.push({
+        from: leader.id,
+        type: MessageType.App,
+        until: cluster.now + 400,
+        min: 400,
+        max: 400,
+      })
+      // Down for long (whatever else crashed it meanwhile), so that another peer can win.
+      cluster.at(cluster.now + 2.5 * tickMs, () => {
+        if (cluster.isUp(leader)) cluster.crash(leader)
+        cluster.at(cluster.now + 600, () => {
+          if (!cluster.isUp(leader)) cluster.start(leader)
+        })
+      })
+    }
+  }
+  if (name === 'leaderChurn' || name === 'figure8') {
     // Fresh leaders often die within milliseconds, before their first entries spread.
     cluster.onNewLeader = (leader) => {
       if (cluster.now < faultMs && rng.chance(0.5)) {

@@ -12,6 +12,7 @@ export function healWorld(world: PeerWorld): void {
   world.crashAfterPersist = null
   world.crashBeforePersist = null
   world.onNewLeader = null
+  world.onOldTermCommit = null
   for (const p of world.peers.values()) {
     p.slow = 0
     p.applyDelay = 0

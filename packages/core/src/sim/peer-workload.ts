@@ -94,7 +94,10 @@ export class PeerWorkload {
           fn(a)
         }
       p.then(once(resolve), once(reject))
-      this.world.at(this.world.now + ms, () => once(reject)(new Timeout('no answer')))
+      // The error is made only if it is used: most answers come first.
+      this.world.at(this.world.now + ms, () => {
+        if (!done) once(reject)(new Timeout('no answer'))
+      })
     })
   }
 

@@ -1,4 +1,4 @@
-import type { DriverFaults, DriverObserver, PeerDriver } from '../peer/driver.js'
+import type { DriverFaults, PeerDriver } from '../peer/driver.js'
 import { peerInternals } from '../peer/internals.js'
 import { openPeer } from '../peer/open-peer.js'
 import type { Bootstrap, Peer, PeerRole, Timers } from '../peer/types.js'
@@ -11,6 +11,7 @@ import type { ApplyResult } from '../state/state-machine.js'
 import type { CheckedWorld } from './convergence.js'
 import { EventQueue } from './event-queue.js'
 import type { DelayRule, FaultWorld, LinkBlocks, NetworkFaults } from './fault-world.js'
+import { observerFor } from './peer-observer.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
 import { SimNetwork } from './sim-network.js'
@@ -88,6 +89,7 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
   /** Each entry a data peer applied (its first application of a write, and retries). */
   onApplied: ((p: WorldPeer, entry: Entry, result: ApplyResult) => void) | null = null
   onNewLeader: ((p: WorldPeer) => void) | null = null
+  onOldTermCommit: ((p: WorldPeer) => void) | null = null
   readonly afterReady: ((p: WorldPeer) => void)[] = []
   readonly afterLeaderStep: ((p: WorldPeer) => void)[] = []
   /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
@@ -95,7 +97,8 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
   private held: { at: number; value: () => void } | undefined
   /** Peers that stopped: freed once the seed ends (a halted driver may still hold references). */
   private readonly stopped: PeerDriver[] = []
-  private lastLeader = ''
+  /** `id@term` of the last leader seen (observers report each new one once). */
+  lastLeader = ''
 
   constructor(readonly opts: WorldOptions) {
     this.network = new SimNetwork(
@@ -239,10 +242,13 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
     if (this.opts.trace) this.traceLines.push(`${this.now.toFixed(3)} ${line}`)
   }
 
-  /** Runs events up to `until` (or until `stop()` holds), draining microtasks after each. */
+  /**
+   * Runs events up to `until` (or until `stop()` holds), draining microtasks after each. Stops
+   * for good once safety is broken: a group whose logs diverged may probe forever.
+   */
   async run(until: number, stop?: () => boolean): Promise<void> {
     for (;;) {
-      if (stop?.()) return
+      if (stop?.() || this.safety.violations.length > 0) return
       const ev = this.held ?? this.queue.pop()
       this.held = undefined
       if (!ev) break
@@ -299,7 +305,7 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
         (r: Rng) => () =>
           r.next()
       )(o.rng.fork()),
-      testing: { faults: o.faults, observer: this.observerFor(p, gen) },
+      testing: { faults: o.faults, observer: observerFor(this, p, gen) },
     }).then(
       (peer) => {
         const d = peerInternals.get(peer)!
@@ -359,14 +365,10 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
   private timersFor(p: WorldPeer, gen: number): Timers {
     return {
       setTimeout: (fn, ms) => {
-        const handle = { cancelled: false }
-        const fire = () => {
-          if (handle.cancelled || p.gen !== gen) return
-          if (p.stalled) p.held.push(fire)
-          else fn()
-        }
-        this.at(this.now + ms / p.rate, fire)
-        return handle
+        const timer = { p, gen, fn, cancelled: false }
+        // Bound, not a named arrow: tsx's keepNames would wrap one per timer in a helper call.
+        this.at(this.now + ms / p.rate, this.fire.bind(this, timer))
+        return timer
       },
       clearTimeout: (handle) => {
         if (handle) (handle as { cancelled: boolean }).cancelled = true
@@ -374,56 +376,12 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
     }
   }
 
-  private observerFor(p: WorldPeer, gen: number): DriverObserver {
-    let checkedCommit = 0
-    const leaderCheck = (node: RawNode) => {
-      if (node.raft.role !== 'leader') return
-      this.safety.onLeader(p.id, node)
-      if (p.gen === gen) for (const check of this.afterLeaderStep) check(p)
-      const key = `${p.id}@${node.raft.term}`
-      if (key !== this.lastLeader) {
-        this.lastLeader = key
-        this.trace(`${p.id} leads term ${node.raft.term}`)
-        if (p.gen === gen) this.onNewLeader?.(p)
-      }
-    }
-    return {
-      ready: (rd, node) => {
-        if (p.gen === gen) p.readyInFlight = true
-        this.safety.onAppend(p.id, node, rd.entries)
-        leaderCheck(node)
-        if (p.gen === gen && this.crashBeforePersist?.(p, rd)) {
-          // Runs before the save completes (every sync takes longer than 0 ms): the write is lost.
-          this.trace(`${p.id} crashes while writing a Ready`)
-          this.at(this.now, () => {
-            if (p.gen === gen) this.crash(p)
-          })
-        }
-      },
-      persisted: (rd) => {
-        if (p.gen !== gen || !this.crashAfterPersist?.(p, rd)) return false
-        this.trace(`${p.id} crashes after a durable write, before sending it`)
-        this.at(this.now, () => {
-          if (p.gen === gen) this.crash(p)
-        })
-        return true
-      },
-      applied: (entry, result) => {
-        this.safety.onApply(p.id, entry.index, entry.data)
-        this.onApplied?.(p, entry, result)
-      },
-      advanced: (node) => {
-        if (p.gen === gen) p.readyInFlight = false
-        leaderCheck(node)
-        const commit = node.raft.log.committed
-        if (commit > checkedCommit) {
-          this.trace(`${p.id} commits ${commit} (term ${node.raft.term})`)
-          this.safety.onCommit(p.id, node, checkedCommit + 1, commit)
-          checkedCommit = commit
-        }
-        if (p.gen === gen && p.driver) for (const check of this.afterReady) check(p)
-      },
-    }
+  /** A peer's timer is due: it runs, unless cancelled or of an older run; a stalled peer holds it. */
+  private fire(timer: { p: WorldPeer; gen: number; fn: () => void; cancelled: boolean }): void {
+    const { p } = timer
+    if (timer.cancelled || p.gen !== timer.gen) return
+    if (p.stalled) p.held.push(this.fire.bind(this, timer))
+    else timer.fn()
   }
 
   /** Closes every peer and frees every state machine. */

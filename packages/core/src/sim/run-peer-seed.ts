@@ -97,27 +97,38 @@ export async function runPeerSeed(seed: number, options: PeerSeedOptions = {}): 
     for (const p of world.peers.values()) world.start(p)
     // The collection every client uses, created through the API before faults begin.
     const setup = await createCollection(world)
-    if (!setup) return result(['liveness: no leader created the collection within 3 s'], 0)
+    if (!setup) {
+      const safety = world.safety.violations
+      return result(
+        safety.length > 0 ? [...safety] : ['liveness: no leader created the collection within 3 s'],
+        0,
+      )
+    }
     const faultMs = options.faultMs ?? 3000
     const start = world.now
     scheduleFaults(world, faultRng, start + faultMs, profile, faultProfile, start)
     world.trace(`fault profile: ${profile}`)
     workload.start()
     await world.run(start + faultMs)
-    healWorld(world)
-    const livenessMs = Math.max(LIVENESS_MS, 12 * electionTicks * TICK_MS)
-    const live = await liveness(world, seed, livenessMs)
-    workload.stop()
-    // In-flight client operations finish (or give up) before the histories are checked.
-    await world.run(world.now + 3000, () => workload.settled)
-    const violations = [...world.safety.violations]
-    if (!live)
-      violations.push(`liveness: no data leader committed a write within ${livenessMs} ms after faults`)
-    else {
-      // Every member catches up, no follower is left in snapshot state, and replicas agree.
-      await settle(world, 3000)
-      violations.push(...checkSettled(world), ...checkReplicasAgree(world))
+    const violations: string[] = []
+    // Once safety is broken the world stops (see PeerWorld.run): liveness means nothing then.
+    if (world.safety.violations.length === 0) {
+      healWorld(world)
+      const livenessMs = Math.max(LIVENESS_MS, 12 * electionTicks * TICK_MS)
+      const live = await liveness(world, seed, livenessMs)
+      workload.stop()
+      // In-flight client operations finish (or give up) before the histories are checked.
+      await world.run(world.now + 3000, () => workload.settled)
+      const safe = world.safety.violations.length === 0
+      if (safe && !live)
+        violations.push(`liveness: no data leader committed a write within ${livenessMs} ms after faults`)
+      if (safe && live) {
+        // Every member catches up, no follower is left in snapshot state, and replicas agree.
+        await settle(world, 3000)
+        violations.push(...checkSettled(world), ...checkReplicasAgree(world))
+      }
     }
+    violations.unshift(...world.safety.violations)
     const lin = checkLinearizable(workload.history)
     if (!lin.ok)
       violations.push(

@@ -68,7 +68,8 @@ export class SimNetwork {
     const bytes = encodeMessage(m)
     const now = this.sched.now
     const gen = this.genOf(m.to)
-    const deliver = () => this.arrive(m.to, bytes, now, gen)
+    // Bound, not a named arrow: tsx's keepNames would wrap every one of these in a helper call.
+    const deliver = this.arrive.bind(this, m.to, bytes, now, gen)
     if (this.delays.length > 16) this.delays = this.delays.filter((d) => d.until >= now)
     const copies = this.rng.chance(f.duplicate) ? 2 : 1
     for (let i = 0; i < copies; i++) {
