@@ -29,7 +29,7 @@ export function membersOf(conf: ConfState): MemberStatus[] {
 }
 
 /** Proposes one configuration change and waits until it is applied and any joint state left. */
-async function change(d: PeerDriver, changes: ConfChangeItem[], deadline: number): Promise<number> {
+async function applyChange(d: PeerDriver, changes: ConfChangeItem[], deadline: number): Promise<number> {
   requireLeader(d, 'a membership change')
   const raft = d.node.raft
   try {
@@ -66,25 +66,78 @@ export async function addMember(
   if (current === as) return { index: raft.log.applied }
   if (as === 'voter' && current !== 'learner') {
     // A data voter first catches up as a learner, so it never slows the quorum down while it loads a snapshot.
-    await change(d, [{ type: 'learner', id }], deadline)
+    await applyChange(d, [{ type: 'learner', id }], deadline)
   }
-  if (as === 'voter') await waitCaughtUp(d, id, deadline)
-  return { index: await change(d, [{ type: as, id }], deadline) }
+  if (as === 'voter') await waitCaughtUp(d, [id], deadline)
+  return { index: await applyChange(d, [{ type: as, id }], deadline) }
 }
 
-async function waitCaughtUp(d: PeerDriver, id: PeerId, deadline: number): Promise<void> {
+async function waitCaughtUp(d: PeerDriver, ids: PeerId[], deadline: number): Promise<void> {
   const raft = d.node.raft
   const target = raft.log.lastIndex()
+  const behind = () => ids.find((id) => (raft.progress.get(id)?.match ?? -1) < target)
   await d.waitUntil(
-    () => {
-      // A leader that stepped down stops waiting; the promotion then fails with ERR_NOT_LEADER.
-      if (raft.role !== 'leader') return true
-      const pr = raft.progress.get(id)
-      return pr !== undefined && pr.match >= target
-    },
+    // A leader that stepped down stops waiting; the promotion then fails with ERR_NOT_LEADER.
+    () => raft.role !== 'leader' || behind() === undefined,
     deadline,
-    () => new PeerError('ERR_TIMEOUT', `learner ${id} did not catch up to index ${target} in time`),
+    () => new PeerError('ERR_TIMEOUT', `learner ${behind()} did not catch up to index ${target} in time`),
   )
+}
+
+export interface MembersChange {
+  add?: { id: PeerId; as?: MemberKind }[]
+  remove?: PeerId[]
+}
+
+/**
+ * Adds and removes several members in one joint configuration (old and new voters must both
+ * agree until it is left): new data voters first join as learners and catch up together.
+ */
+export async function changeMembers(
+  d: PeerDriver,
+  change: MembersChange,
+  timeoutMs: number,
+): Promise<{ index: number }> {
+  const adds = (change.add ?? []).map((a) => ({ id: a.id, as: a.as ?? 'voter' }))
+  const removes = change.remove ?? []
+  const seen = new Set<PeerId>()
+  for (const [i, { id, as }] of adds.entries()) {
+    checkId(id, `add[${i}].id`, seen)
+    if (as !== 'voter' && as !== 'learner' && as !== 'witness')
+      throw new PeerError('ERR_INVALID', "as must be 'voter', 'learner' or 'witness'", {
+        field: `add[${i}].as`,
+      })
+  }
+  for (const [i, id] of removes.entries()) checkId(id, `remove[${i}]`, seen)
+  requireLeader(d, 'changeMembers')
+  const raft = d.node.raft
+  for (const [i, id] of removes.entries())
+    if (kindOf(raft.conf, id) === null)
+      throw new PeerError('ERR_MEMBERSHIP', `${id} is not a member`, { field: `remove[${i}]` })
+  const deadline = d.ticks.now() + timeoutMs
+  const todo = adds.filter((a) => kindOf(raft.conf, a.id) !== a.as)
+  if (todo.length === 0 && removes.length === 0) return { index: raft.log.applied }
+  const newVoters = todo.filter((a) => a.as === 'voter').map((a) => a.id)
+  const toLearn = newVoters.filter((id) => kindOf(raft.conf, id) !== 'learner')
+  if (toLearn.length > 0)
+    await applyChange(
+      d,
+      toLearn.map((id) => ({ type: 'learner', id })),
+      deadline,
+    )
+  if (newVoters.length > 0) await waitCaughtUp(d, newVoters, deadline)
+  const items: ConfChangeItem[] = [
+    ...todo.map((a) => ({ type: a.as, id: a.id })),
+    ...removes.map((id) => ({ type: 'remove' as const, id })),
+  ]
+  return { index: await applyChange(d, items, deadline) }
+}
+
+function checkId(id: unknown, field: string, seen: Set<PeerId>): void {
+  if (typeof id !== 'string' || id === '')
+    throw new PeerError('ERR_INVALID', 'member id must be a non-empty string', { field })
+  if (seen.has(id)) throw new PeerError('ERR_INVALID', `${id} is named twice`, { field })
+  seen.add(id)
 }
 
 export async function removeMember(d: PeerDriver, id: PeerId, timeoutMs: number): Promise<{ index: number }> {
@@ -92,7 +145,7 @@ export async function removeMember(d: PeerDriver, id: PeerId, timeoutMs: number)
   if (kindOf(d.node.raft.conf, id) === null)
     throw new PeerError('ERR_MEMBERSHIP', `${id} is not a member`, { field: 'id' })
   const deadline = d.ticks.now() + timeoutMs
-  return { index: await change(d, [{ type: 'remove', id }], deadline) }
+  return { index: await applyChange(d, [{ type: 'remove', id }], deadline) }
 }
 
 /** The data voter (not this peer) holding the most of the log. */

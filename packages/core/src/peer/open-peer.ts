@@ -5,7 +5,15 @@ import { collectionHandle, runWrite } from './collection-handle.js'
 import { PeerDriver } from './driver.js'
 import { PeerError } from './errors.js'
 import { peerInternals } from './internals.js'
-import { addMember, bestTransferee, kindOf, removeMember, transferLeadership } from './membership.js'
+import {
+  addMember,
+  bestTransferee,
+  changeMembers,
+  kindOf,
+  type MembersChange,
+  removeMember,
+  transferLeadership,
+} from './membership.js'
 import { Proposals } from './proposals.js'
 import { Reads } from './reads.js'
 import { restoreState } from './snapshots.js'
@@ -119,6 +127,10 @@ class PeerImpl implements Peer {
 
   removeMember(id: string, options: { timeoutMs?: number } = {}) {
     return this.oneAtATime(() => removeMember(this.d, id, options.timeoutMs ?? this.writeTimeoutMs))
+  }
+
+  changeMembers(change: MembersChange, options: { timeoutMs?: number } = {}) {
+    return this.oneAtATime(() => changeMembers(this.d, change, options.timeoutMs ?? this.writeTimeoutMs * 3))
   }
 
   /** Raft takes one membership change at a time: later calls wait for earlier ones. */

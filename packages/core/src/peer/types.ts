@@ -291,6 +291,14 @@ export interface Peer {
   /** Leader only (ERR_NOT_LEADER names the leader). A data voter joins as a learner, catches up, then is promoted. */
   addMember(id: PeerId, options?: { as?: MemberKind; timeoutMs?: number }): Promise<{ index: number }>
   removeMember(id: PeerId, options?: { timeoutMs?: number }): Promise<{ index: number }>
+  /**
+   * Leader only. Adds and removes several members in one joint configuration: new data voters
+   * join as learners and catch up first. Resolves once the joint configuration is left.
+   */
+  changeMembers(
+    change: { add?: { id: PeerId; as?: MemberKind }[]; remove?: PeerId[] },
+    options?: { timeoutMs?: number },
+  ): Promise<{ index: number }>
   /** Leader only. Resolves once `to` (default: the most caught-up data voter) leads. */
   transferLeadership(to?: PeerId, options?: { timeoutMs?: number }): Promise<void>
   /** True for the current members (and, while this peer waits to be added, for anyone). */

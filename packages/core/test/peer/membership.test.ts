@@ -82,3 +82,53 @@ describe('concurrent membership changes', () => {
     expect(kinds.e).toBe('learner')
   })
 })
+
+describe('changeMembers', () => {
+  it('swaps two voters for two new ones in one joint configuration', async () => {
+    group = await testGroup(['a', 'b', 'c'])
+    await group.open('d', { bootstrap: undefined })
+    await group.open('e', { bootstrap: undefined })
+    const leader = await group.leader()
+    await leader.createCollection('docs', { dimensions: 3, metric: 'cos' })
+    await leader.collection('docs').upsert('p', vec(1))
+    const [x, y] = ['a', 'b', 'c'].filter((id) => id !== leader.id)
+    const seen: { voters: string[]; joint: boolean }[] = []
+    leader.on('membership', (m) =>
+      seen.push({ voters: m.members.filter((s) => s.kind === 'voter').map((s) => s.id), joint: m.joint }),
+    )
+    await leader.changeMembers(
+      { add: [{ id: 'd' }, { id: 'e', as: 'voter' }], remove: [x, y] },
+      { timeoutMs: 20_000 },
+    )
+    // One joint configuration holding both halves, then the new voters alone.
+    const joint = seen.filter((m) => m.joint)
+    expect(joint).toHaveLength(1)
+    expect(joint[0].voters.sort()).toEqual(['a', 'b', 'c', 'd', 'e'])
+    const kinds = Object.fromEntries(leader.status().members.map((m) => [m.id, m.kind]))
+    expect(kinds).toEqual({ [leader.id]: 'voter', d: 'voter', e: 'voter' })
+    // The new voters hold the data.
+    const w = await leader.collection('docs').upsert('q', vec(2))
+    for (const id of ['d', 'e'])
+      expect(
+        (await group.peers.get(id)!.collection('docs').count({ minIndex: w.index, consistency: 'local' }))
+          .count,
+      ).toBe(2)
+  })
+
+  it('refuses a member named twice and the removal of a non-member', async () => {
+    group = await testGroup(['a', 'b', 'c'])
+    const leader = await group.leader()
+    await expect(leader.changeMembers({ add: [{ id: 'd' }], remove: ['d'] })).rejects.toMatchObject({
+      code: 'ERR_INVALID',
+      field: 'remove[0]',
+    })
+    await expect(leader.changeMembers({ add: [{ id: 'd', as: 'king' as 'voter' }] })).rejects.toMatchObject({
+      code: 'ERR_INVALID',
+      field: 'add[0].as',
+    })
+    await expect(leader.changeMembers({ remove: ['zz'] })).rejects.toMatchObject({
+      code: 'ERR_MEMBERSHIP',
+      field: 'remove[0]',
+    })
+  })
+})
