@@ -72,6 +72,9 @@ export class FakePeer implements Peer {
   removeMember(...args: unknown[]) {
     return this.record('removeMember', args, { index: 21 })
   }
+  changeMembers(...args: unknown[]) {
+    return this.record('changeMembers', args, { index: 22 })
+  }
   transferLeadership(...args: unknown[]) {
     return this.record('transferLeadership', args, undefined)
   }
