@@ -9,8 +9,13 @@ import type { PeerWorld, WorldPeer } from './peer-world.js'
  */
 export function observerFor(world: PeerWorld, p: WorldPeer, gen: number): DriverObserver {
   let checkedCommit = 0
+  /** The commit index when this run began leading its current term. */
+  let lead = { term: 0, commit: 0 }
+  /** Each Ready's entries wait here until durable: an entry lost in a crash never existed. */
+  const produced = new WeakMap<object, (number | undefined)[]>()
   const leaderCheck = (node: RawNode) => {
     if (node.raft.role !== 'leader') return
+    if (lead.term !== node.raft.term) lead = { term: node.raft.term, commit: node.raft.log.committed }
     world.safety.onLeader(p.id, node)
     if (p.gen === gen) for (const check of world.afterLeaderStep) check(p)
     const key = `${p.id}@${node.raft.term}`
@@ -23,10 +28,11 @@ export function observerFor(world: PeerWorld, p: WorldPeer, gen: number): Driver
   return {
     ready: (rd, node) => {
       if (p.gen === gen) p.readyInFlight = true
-      world.safety.onAppend(p.id, node, rd.entries)
+      produced.set(rd, world.safety.prevTerms(node, rd.entries))
       leaderCheck(node)
+      // Moved past where this leadership began, onto an entry of an earlier term: counted.
       const commit = rd.hardState?.commit ?? 0
-      if (p.gen === gen && node.raft.role === 'leader' && commit > checkedCommit) {
+      if (p.gen === gen && node.raft.role === 'leader' && commit > lead.commit) {
         const term = node.raft.log.termOrUndefined(commit)
         if (term !== undefined && term < node.raft.term) world.onOldTermCommit?.(p)
       }
@@ -38,7 +44,8 @@ export function observerFor(world: PeerWorld, p: WorldPeer, gen: number): Driver
         })
       }
     },
-    persisted: (rd) => {
+    persisted: (rd, node) => {
+      world.safety.onAppend(p.id, node, rd.entries, produced.get(rd))
       if (p.gen !== gen || !world.crashAfterPersist?.(p, rd)) return false
       world.trace(`${p.id} crashes after a durable write, before sending it`)
       world.at(world.now, () => {

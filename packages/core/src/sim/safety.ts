@@ -22,9 +22,9 @@ export class SafetyChecker {
   }
 
   /** Entries a peer is about to persist: the pair (index, term) must name one entry everywhere. */
-  onAppend(peer: string, node: RawNode, entries: Entry[]): void {
-    for (const e of entries) {
-      const prevTerm = e.index === 1 ? 0 : node.raft.log.termOrUndefined(e.index - 1)
+  onAppend(peer: string, node: RawNode, entries: Entry[], prevTerms = this.prevTerms(node, entries)): void {
+    for (const [i, e] of entries.entries()) {
+      const prevTerm = prevTerms[i]
       const key = `${e.index}:${e.term}`
       const known = this.entries.get(key)
       if (!known) {
@@ -36,6 +36,11 @@ export class SafetyChecker {
         this.fail(`log matching: ${peer} has term ${prevTerm} before ${key}, another peer ${known.prevTerm}`)
       }
     }
+  }
+
+  /** The term before each entry, in the log the entries extend (taken when they are produced). */
+  prevTerms(node: RawNode, entries: Entry[]): (number | undefined)[] {
+    return entries.map((e) => (e.index === 1 ? 0 : node.raft.log.termOrUndefined(e.index - 1)))
   }
 
   /** After a peer's commit index moved: committed entries must agree across peers. */

@@ -53,3 +53,18 @@ describe('seeds that caught a bug in the peer stay clean', () => {
     SLOW,
   )
 })
+
+describe('the checks of the peer world hold in correct runs', () => {
+  // A leader that restarted (its term never durable, a lone voter) led the same term again:
+  // the Figure 8 steer took its inherited commit index for a counted one, and the log check
+  // took the entries it had lost in the crash for entries of a log.
+  it(
+    'seed 1568: no Figure 8 steer and no log-matching report without a broken rule',
+    async () => {
+      const r = await runPeerSeed(1568, { trace: true })
+      expect(r.violations).toEqual([])
+      expect(r.trace.filter((l) => l.includes('earlier term'))).toEqual([])
+    },
+    SLOW,
+  )
+})
