@@ -17,7 +17,7 @@ export function partition<P extends FaultPeer>(
 }
 
 /** Blocks links from `side` to the rest (and back, unless one-way) for `duration` ms. */
-function cut<P extends FaultPeer>(
+export function cut<P extends FaultPeer>(
   cluster: FaultWorld<P>,
   side: Set<string>,
   ids: string[],
