@@ -1,4 +1,5 @@
-// Elections: pre-vote and vote requests, campaigns, counting votes.
+// Elections: pre-vote and vote requests, campaigns, counting votes. A refusal carries the
+// voter's commit point so that a candidate can learn what it holds is committed.
 
 import { allVoters, applyConfChange, decodeConfChange } from './confchange.js'
 import { EntryType, type Message, MessageType, NONE, type PeerId } from './messages.js'
@@ -20,10 +21,27 @@ export function handleVoteRequest(r: Raft, m: Message): void {
       r.vote = m.from
     }
   } else {
-    // A bare refusal: only a leader may tell a peer what is committed, so nothing a voter says
-    // in a refusal is acted on (a lying member could otherwise commit an uncommitted entry).
-    r.send({ type: respType, to: m.from, term: r.term, reject: true })
+    // Our commit point: a candidate holding that very entry learns it is committed. Without it
+    // a group can stall for good: a leader that demoted itself committed the change, then lost
+    // its followers before they heard the commit; it may no longer campaign, and its longer log
+    // refuses the only voter left, which still counts it as a voter (raft-loop seed 3088).
+    // A lying member could abuse this, but no more than a double vote: Raft trusts its voters.
+    const commit = r.log.committed
+    r.send({
+      type: respType,
+      to: m.from,
+      term: r.term,
+      reject: true,
+      index: commit,
+      logTerm: r.log.termOrUndefined(commit),
+    })
   }
+}
+
+/** A refusal's commit point, taken only where our log holds the same entry (same index and term). */
+export function learnCommit(r: Raft, m: Message): void {
+  if (m.index === undefined || m.logTerm === undefined) return
+  if (m.index > r.log.committed && r.log.matchTerm(m.index, m.logTerm)) r.log.commitTo(m.index)
 }
 
 /** Starts a campaign; `transferStamp` (from the leader's TimeoutNow) makes it a transfer campaign. */

@@ -137,6 +137,10 @@ export function handleSnapshotChunk(r: Raft, m: Message): void {
     r.send({ type: MessageType.AppResp, to: m.from, index: r.log.committed })
     return
   }
+  // A snapshot restored here waits for the driver (its last chunk and its install are in the
+  // next Ready). A newer transfer's chunks would be written before that install and replace the
+  // write it needs, so they are dropped: the leader resends once it sees no progress.
+  if (r.log.unstableSnapshot) return
   // Each replica serializes its own snapshot, so bytes differ between leaders at one index: a
   // transfer is one sender's, in one term, of one size. On any change, restart from offset 0.
   const cur = r.incoming

@@ -8,7 +8,7 @@ import {
   isJoint,
 } from './confchange.js'
 import { type RaftConfig, type ResolvedConfig, resolveConfig } from './config.js'
-import { handleVoteRequest, hup, mayCampaign } from './election.js'
+import { handleVoteRequest, hup, learnCommit, mayCampaign } from './election.js'
 import { RaftError } from './errors.js'
 import { stepCandidate, stepFollower } from './follower.js'
 import { appendEntries, committedInCurrentTerm, leaderPropose, maybeCommit, stepLeader } from './leader.js'
@@ -368,6 +368,8 @@ export class Raft {
       return
     }
 
+    if ((m.type === MessageType.VoteResp || m.type === MessageType.PreVoteResp) && m.reject)
+      learnCommit(this, m)
     switch (m.type) {
       case MessageType.Hup:
         hup(this)

@@ -205,6 +205,37 @@ describe('snapshot transfer and installation', () => {
     expect(sent.every((m) => (m.snapshot?.data.length ?? 0) > 0)).toBe(true)
   })
 
+  it('a newer transfer waits until the snapshot just completed is installed', () => {
+    const net = new TestNet(['a', 'b', 'c'])
+    net.warm()
+    net.elect('a')
+    const c = net.peer('c')
+    const term = net.raft('a').term
+    const conf = net.raft('a').conf
+    const chunk = (index: number, offset: number) =>
+      c.node.step({
+        type: MessageType.Snap,
+        from: 'a',
+        to: 'c',
+        term,
+        snapshot: { meta: { index, term, conf }, offset, total: 200, data: new Uint8Array(100).fill(index) },
+      })
+    chunk(50, 0)
+    c.node.ready()
+    c.node.advance()
+    // The last chunk of 50 and the first of 60 arrive before the driver takes the next Ready.
+    chunk(50, 100)
+    chunk(60, 0)
+    const rd = c.node.ready()
+    expect(rd.snapshot?.meta.index).toBe(50)
+    // Written in order, then installed: every chunk handed out belongs to the snapshot installed.
+    expect(rd.snapshotChunks.map((w) => [w.meta.index, w.offset])).toEqual([[50, 100]])
+    c.node.advance()
+    // Once installed, the newer transfer is taken from its start.
+    chunk(60, 0)
+    expect(c.node.ready().snapshotChunks.map((w) => [w.meta.index, w.offset])).toEqual([[60, 0]])
+  })
+
   it('a follower hands each accepted chunk out once and keeps none of its bytes', () => {
     const net = new TestNet(['a', 'b', 'c'])
     net.warm()
