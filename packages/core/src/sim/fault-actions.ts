@@ -17,7 +17,7 @@ export function partition<P extends FaultPeer>(
 }
 
 /** Blocks links from `side` to the rest (and back, unless one-way) for `duration` ms. */
-function cut<P extends FaultPeer>(
+export function cut<P extends FaultPeer>(
   cluster: FaultWorld<P>,
   side: Set<string>,
   ids: string[],
@@ -60,6 +60,7 @@ export function isolateLeaderWithMinority<P extends FaultPeer>(
   // Clocks at the drift bound the worst way round: the leader's slow, everyone else's fast.
   const { maxDrift } = cluster.timing
   for (const p of cluster.peers.values()) cluster.setDrift(p, p === leader ? maxDrift : -maxDrift)
+  cluster.trace(`leader ${leader.id} isolated with a minority`)
   cut(cluster, side, ids, false, duration)
 }
 

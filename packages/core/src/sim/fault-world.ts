@@ -11,6 +11,8 @@ export interface DelayRule {
   from?: string
   to?: string
   type?: MessageType
+  /** Only messages of a later term than this (a peer's messages once it campaigns). */
+  aboveTerm?: number
   until: number
   min: number
   max: number
@@ -54,13 +56,14 @@ export class LinkBlocks {
 /** Extra delay for a message under the world's rules (and the sender's and receiver's slowness). */
 export function extraDelay(
   rules: DelayRule[],
-  m: { from: string; to: string; type: MessageType },
+  m: { from: string; to: string; type: MessageType; term: number },
   now: number,
   next: () => number,
 ): number {
   let delay = 0
   for (const d of rules) {
     if (d.until < now || (d.from && d.from !== m.from) || (d.to && d.to !== m.to)) continue
+    if (d.aboveTerm !== undefined && m.term <= d.aboveTerm) continue
     if (d.type === undefined || d.type === m.type) delay += d.min + next() * (d.max - d.min)
   }
   return delay
@@ -98,6 +101,8 @@ export interface FaultWorld<P extends FaultPeer = FaultPeer> {
   transferLeadership(leader: P, target: string): void
   /** Proposes a configuration change at `leader`; false if it was refused at once. */
   proposeConfChange(leader: P, changes: ConfChangeItem[]): boolean
+  /** Worlds of real peers only: swaps voters through the API in one joint configuration. */
+  changeMembers?(leader: P, add: string[], remove: string[]): void
   /** An operator starts an election at `p` by hand. */
   campaign(p: P): void
   /** Return true to crash `p` right after a Ready became durable, before it sends anything. */

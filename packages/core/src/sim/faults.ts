@@ -12,6 +12,8 @@ import {
   staleTransfer,
   transferLeadership,
 } from './fault-actions.js'
+import { campaignInLease, lateTransfer, slowLeaderLink, slowRestartStorm } from './fault-links.js'
+import { swapVoters } from './fault-swaps.js'
 import type { FaultPeer, FaultWorld } from './fault-world.js'
 import type { Rng } from './rng.js'
 
@@ -31,6 +33,11 @@ type FaultAction =
   | 'campaign'
   | 'stall'
   | 'stallLeader'
+  | 'slowLink'
+  | 'slowRestartStorm'
+  | 'lateTransfer'
+  | 'campaignInLease'
+  | 'swap'
   | 'quiet'
 
 interface Profile {
@@ -135,6 +142,34 @@ export const PEER_PROFILES: Record<string, Profile> = {
   },
   // Members come and go one at a time through the API while peers crash and links are cut.
   reconfig: { weights: { membership: 4, partition: 1, crash: 1, crashLeader: 1, quiet: 1 }, gap: [60, 300] },
+  // Profiles ported from issue-9c (docs/sim-planted-bugs.md says which planted bug each catches).
+  // The leader's link to one follower is slow: its log and freshness proofs arrive late.
+  slowLinks: { weights: { slowLink: 4, partition: 1, crashLeader: 1, quiet: 1 }, gap: [50, 300] },
+  // The leader is cut off with a minority while clients keep reading from it, at 10-tick timeouts.
+  leaderMinority: {
+    weights: { isolateLeader: 3, transfer: 1, crash: 1, quiet: 1 },
+    gap: [60, 400],
+    electionTicks: [10],
+  },
+  // Followers campaign by hand while the leader loses touch with another; a fast network, so
+  // pre-votes come back before the leader's next heartbeat.
+  campaigns: {
+    weights: { campaignInLease: 3, partition: 3, isolateLeader: 1, quiet: 1 },
+    gap: [30, 200],
+    electionTicks: [10],
+    maxDelays: [1, 2, 4],
+  },
+  // Followers restart while the leader's replies to their previous runs are late, in order.
+  slowRestarts: { weights: { slowRestartStorm: 4, crash: 1, partition: 1, quiet: 1 }, gap: [80, 300] },
+  // A transferee's messages of its new term arrive after the transfer was given up (at the leader
+  // later still, once its lease ran out).
+  lateTransfers: {
+    weights: { lateTransfer: 4, campaignInLease: 1, partition: 1, quiet: 1 },
+    gap: [60, 300],
+    electionTicks: [10],
+  },
+  // One or two voters swapped for others in one joint configuration, the leaving ones often cut off.
+  swaps: { weights: { swap: 4, membership: 1, partition: 1, crashLeader: 1, quiet: 1 }, gap: [80, 300] },
 }
 
 function pickWeighted<T extends string>(rng: Rng, weights: Partial<Record<T, number>>): T {
@@ -297,6 +332,21 @@ export function scheduleFaults<P extends FaultPeer>(
           if (leader) cluster.stall?.(leader, electionMs * (2 + rng.next() * 4))
           break
         }
+        case 'slowLink':
+          slowLeaderLink(cluster, rng, duration)
+          break
+        case 'slowRestartStorm':
+          slowRestartStorm(cluster, rng, faultMs)
+          break
+        case 'lateTransfer':
+          lateTransfer(cluster, rng, ids)
+          break
+        case 'campaignInLease':
+          campaignInLease(cluster, rng)
+          break
+        case 'swap':
+          swapVoters(cluster, rng, ids, duration)
+          break
         case 'quiet':
           break
       }

@@ -225,6 +225,14 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
     return true
   }
 
+  changeMembers(leader: WorldPeer, add: string[], remove: string[]): void {
+    const what = `+${add.join('+')} -${remove.join('-')}`
+    leader.peer?.changeMembers({ add: add.map((id) => ({ id, as: 'voter' as const })), remove }).then(
+      () => this.trace(`joint change ${what} done`),
+      (err) => this.trace(`joint change ${what} failed: ${(err as { code?: string }).code}`),
+    )
+  }
+
   campaign(p: WorldPeer): void {
     p.driver?.node.campaign()
     p.driver?.schedule()

@@ -36,6 +36,16 @@ export class Rng {
     return items[Math.floor(this.next() * items.length)]
   }
 
+  /** A shuffled copy of `items`. */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items]
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(0, i)
+      ;[out[i], out[j]] = [out[j], out[i]]
+    }
+    return out
+  }
+
   /** A child generator, so that one subsystem's draws do not shift another's. */
   fork(): Rng {
     return new Rng(Math.floor(this.next() * 4294967296))
