@@ -83,7 +83,7 @@ export async function startPeer(config: PeerConfig, log: Logger): Promise<Runnin
   const metrics = new PeerMetricsRegistry({
     peer: () => peer,
     transport: () => transport.stats(),
-    ...(gate ? { gate: () => gate.stats() } : {}),
+    ...(gate ? { gate: () => ({ ...gate.stats() }) } : {}),
   })
   const host = config.listen.map((a) => /^\/ip4\/([^/]+)/.exec(a)?.[1]).find(Boolean) ?? '0.0.0.0'
   const options = nodePeer({ privateKey, host, relay: config.relay, ...(gate ? { gate } : {}) })

@@ -1,5 +1,4 @@
 import type { Peer, Histogram as PeerHistogram, PeerMetrics } from '@flotilla/core'
-import type { GateStats } from '@flotilla/transport-libp2p/node'
 import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client'
 
 /** What /metrics reads on each scrape; the transport's counters are optional (tests). */
@@ -12,8 +11,11 @@ export interface MetricSources {
     bytesReceived: Record<string, number>
     drops: Record<string, number>
   }
-  /** The membership gate's refusals (absent on an open relay). */
-  gate?(): GateStats
+  /**
+   * The membership gate's refusals by kind (absent on an open relay). Plain counts: this module
+   * is part of `@flotilla/peer/http` and must not pull in the libp2p transport.
+   */
+  gate?(): Record<string, number>
 }
 
 const RAFT_ROLES = ['leader', 'follower', 'candidate', 'precandidate']
@@ -203,11 +205,7 @@ export class PeerMetricsRegistry {
       'flotilla_gate_refused_total',
       'Non-members refused by the membership gate: connections, relay reservations, relayed connections, connections closed',
       ['kind'],
-      () =>
-        entries(this.sources.gate?.() as Record<string, number> | undefined).map(([kind, n]) => [
-          { kind },
-          n,
-        ]),
+      () => entries(this.sources.gate?.()).map(([kind, n]) => [{ kind }, n]),
     )
   }
 
