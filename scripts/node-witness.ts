@@ -1,8 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { freePort } from './free-port.js'
 
 /** The Node program (apps/peer) started as the group's relay and witness. */
 export interface NodeWitness {
@@ -32,14 +32,7 @@ const BIN =
   process.env.FLOTILLA_PEER_BIN ??
   fileURLToPath(new URL('../apps/peer/bin/flotilla-peer.js', import.meta.url))
 
-/** A port free right now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+export { freePort }
 
 const nodeArgs = (args: string[]) => [...(BIN.endsWith('.ts') ? ['--import', 'tsx'] : []), BIN, ...args]
 

@@ -91,10 +91,17 @@ async function startGroup(denoRole: 'data' | 'witness'): Promise<{ denoId: strin
     const leader = statuses[0]?.body.leader
     const agreed = leader && statuses.every((s) => s?.body.leader === leader)
     return agreed && leader !== denoId ? leader : undefined
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}\n${nodes.map(lastWords).join('\n')}`)
   })
   const leader = nodes.find((n) => n.id === leaderId)
   if (!leader) throw new Error(`${leaderId} is not a Node peer`)
   return { denoId, leader }
+}
+
+/** Whether a Node peer still runs, and the end of what it printed: why a group did not form. */
+function lastWords(n: PeerProcess): string {
+  return `${n.id} (${n.running ? 'running' : 'exited'}):\n${n.output.split('\n').slice(-15).join('\n')}`
 }
 
 /** A request to the Deno peer's HTTP API. */

@@ -99,7 +99,9 @@ const api = {
     }
   },
   async connect(addr: string): Promise<void> {
-    const conn = await dialWithRetry(node, multiaddr(addr))
+    // Signalling, ICE, DTLS and noise can outlast the default 5 s per attempt while CI's other
+    // suites load both cores; a cut-short attempt starts all of it again.
+    const conn = await dialWithRetry(node, multiaddr(addr), { attemptTimeoutMs: 15_000 })
     await node.peerStore.merge(conn.remotePeer, { multiaddrs: [multiaddr(addr)] })
   },
   /** One dial, no retry: 'connected', or why it failed. */
