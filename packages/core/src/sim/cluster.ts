@@ -8,10 +8,11 @@ import { RawNode, type Ready } from '../raft/raw-node.js'
 import { readKey } from '../raft/read-only.js'
 import { EventQueue } from './event-queue.js'
 import { type DelayRule, extraDelay, type FaultWorld, LinkBlocks, type NetworkFaults } from './fault-world.js'
+import { HandoverCheck } from './handover-check.js'
 import { KvStore, SnapshotCorruptError } from './kv.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
-import { countDelivery, type SimStats } from './stats.js'
+import { countDelivery, emptyStats, type SimStats } from './stats.js'
 
 export type PeerKind = 'data' | 'witness'
 export { type DelayRule, LinkBlocks, type NetworkFaults }
@@ -95,13 +96,9 @@ export class Cluster implements FaultWorld<SimPeer> {
   readonly afterLeaderStep: ((peer: SimPeer) => void)[] = []
   steps = 0
   /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
-  readonly stats: SimStats = {
-    chunkedSnapshots: 0,
-    snapshotsDuringReady: 0,
-    repliesAcrossRestart: 0,
-    lateTransferVotes: 0,
-    replayedAppends: 0,
-  }
+  readonly stats: SimStats = emptyStats()
+  /** Leadership goes only to incoming voters (judged as each Ready is taken and advanced). */
+  readonly handovers = new HandoverCheck((v) => this.safety.report(v), this.stats)
   /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
   onNewLeader: ((peer: SimPeer) => void) | null = null
   /** Crash point between the durable write of a Ready and its first message: return true to crash there. */
@@ -284,6 +281,7 @@ export class Cluster implements FaultWorld<SimPeer> {
     }
     if (peer.readyInFlight || !node.hasReady()) return
     const rd = node.ready()
+    this.handovers.onReady(peer.id, node.raft, rd.messages)
     // Checked when the entries are produced, against the log they extend.
     this.safety.onAppend(peer.id, node, rd.entries)
     if (rd.softState && this.opts.trace)
@@ -353,6 +351,7 @@ export class Cluster implements FaultWorld<SimPeer> {
     }
     for (const rs of rd.readStates) peer.readWaiters.get(readKey(rs.context))?.(rs.index, rs.lease)
     node.advance()
+    this.handovers.onAdvanced(peer.id, node.raft)
     this.checkCommit(peer, node)
     for (const check of this.afterReady) check(peer)
     if (peer.kind === 'data') this.maybeSnapshot(peer)

@@ -72,6 +72,8 @@ export function extraDelay(
 export interface FaultPeer {
   readonly id: string
   readonly kind: 'data' | 'witness'
+  /** Election priority (the preferred leader has the highest). */
+  readonly priority: number
   /** Bumped at every crash and start. */
   readonly gen: number
   /** The running Raft node; null while down. */

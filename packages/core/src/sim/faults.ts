@@ -13,9 +13,10 @@ import {
   transferLeadership,
 } from './fault-actions.js'
 import { campaignInLease, lateTransfer, slowLeaderLink, slowRestartStorm } from './fault-links.js'
-import { swapVoters } from './fault-swaps.js'
+import { swapOutPreferred, swapVoters } from './fault-swaps.js'
 import type { FaultPeer, FaultWorld } from './fault-world.js'
 import type { Rng } from './rng.js'
+import { PRIORITY_SHAPES, type Shape, shapeFor } from './shapes.js'
 
 type FaultAction =
   | 'partition'
@@ -38,6 +39,7 @@ type FaultAction =
   | 'lateTransfer'
   | 'campaignInLease'
   | 'swap'
+  | 'swapPreferred'
   | 'quiet'
 
 interface Profile {
@@ -57,6 +59,8 @@ interface Profile {
   maxDelays?: number[]
   /** Worlds of real peers: chance, per Ready with a write, of a crash while it is in flight. */
   midWriteCrash?: number
+  /** Shapes to draw from instead of the default ones (unless a shape is pinned). */
+  shapes?: Shape[]
 }
 
 /** Fault profiles: each seed draws one, so that rare interleavings get a fair share of seeds. */
@@ -114,6 +118,13 @@ export const PROFILES: Record<string, Profile> = {
     weights: { membership: 2, jointChange: 2, slowApply: 3, slow: 1, crashLeader: 1, partition: 2, quiet: 1 },
     gap: [30, 200],
     snapshotEvery: [3, 8],
+  },
+  // The top-ranked voter is swapped out while a lower-ranked one leads, the joint configuration
+  // held open past that leader's first election timeout: the priority handover must not pick it.
+  preferredSwaps: {
+    weights: { swapPreferred: 4, crash: 1, partition: 1, quiet: 1 },
+    gap: [150, 400],
+    shapes: PRIORITY_SHAPES,
   },
 }
 
@@ -180,6 +191,18 @@ function pickWeighted<T extends string>(rng: Rng, weights: Partial<Record<T, num
     if (r < 0) return k
   }
   return entries[entries.length - 1][0]
+}
+
+/** The seed's shape and profile: drawn, or pinned (a profile may name its own shapes). */
+export function shapeAndProfile(
+  rng: Rng,
+  pinned: { shape?: number; profile?: string },
+  profiles: Record<string, Profile> = PROFILES,
+): { shape: Shape; name: string; profile: Profile } {
+  const drawn = shapeFor(rng, pinned.shape)
+  const { name, profile } = profileFor(rng, pinned.profile, profiles)
+  const own = pinned.shape === undefined ? profile.shapes : undefined
+  return { shape: own ? rng.pick(own) : drawn, name, profile }
 }
 
 /** The seed's profile: drawn, or pinned by name. */
@@ -346,6 +369,9 @@ export function scheduleFaults<P extends FaultPeer>(
           break
         case 'swap':
           swapVoters(cluster, rng, ids, duration)
+          break
+        case 'swapPreferred':
+          swapOutPreferred(cluster, rng)
           break
         case 'quiet':
           break

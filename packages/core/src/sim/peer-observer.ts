@@ -29,6 +29,7 @@ export function observerFor(world: PeerWorld, p: WorldPeer, gen: number): Driver
     ready: (rd, node) => {
       if (p.gen === gen) p.readyInFlight = true
       produced.set(rd, world.safety.prevTerms(node, rd.entries))
+      world.handovers.onReady(p.id, node.raft, rd.messages)
       leaderCheck(node)
       // Moved past where this leadership began, onto an entry of an earlier term: counted.
       const commit = rd.hardState?.commit ?? 0
@@ -59,6 +60,7 @@ export function observerFor(world: PeerWorld, p: WorldPeer, gen: number): Driver
     },
     advanced: (node) => {
       if (p.gen === gen) p.readyInFlight = false
+      world.handovers.onAdvanced(p.id, node.raft)
       leaderCheck(node)
       const commit = node.raft.log.committed
       if (commit > checkedCommit) {

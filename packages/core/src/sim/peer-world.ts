@@ -11,6 +11,7 @@ import type { ApplyResult } from '../state/state-machine.js'
 import type { CheckedWorld } from './convergence.js'
 import { EventQueue } from './event-queue.js'
 import type { DelayRule, FaultWorld, LinkBlocks, NetworkFaults } from './fault-world.js'
+import { HandoverCheck } from './handover-check.js'
 import { observerFor } from './peer-observer.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
@@ -94,6 +95,8 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
   readonly afterLeaderStep: ((p: WorldPeer) => void)[] = []
   /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
   readonly stats: SimStats = emptyStats()
+  /** Leadership goes only to incoming voters (judged at each Ready and advance of every peer). */
+  readonly handovers: HandoverCheck
   private held: { at: number; value: () => void } | undefined
   /** Peers that stopped: freed once the seed ends (a halted driver may still hold references). */
   private readonly stopped: PeerDriver[] = []
@@ -121,6 +124,7 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
         )
     }
     this.safety = new SafetyChecker(() => Math.round(this.now * 1000) / 1000)
+    this.handovers = new HandoverCheck((v) => this.safety.report(v), this.stats)
     const drift = opts.rng.fork()
     for (const p of opts.peers) {
       // Rates within ±40% of the drift bound of each other.

@@ -3,13 +3,13 @@ import type { Bootstrap, Peer, PeerRole } from '../peer/types.js'
 import type { RaftFaults } from '../raft/config.js'
 import { indexFactory } from '../vector/create-index.js'
 import { checkSettled, watchConfAgreement, watchLeases } from './convergence.js'
-import { PEER_PROFILES, profileFor, scheduleFaults } from './faults.js'
+import { PEER_PROFILES, scheduleFaults, shapeAndProfile } from './faults.js'
 import { checkLinearizable } from './linearizability.js'
 import { checkReplicasAgree, healWorld, settle } from './peer-settle.js'
 import { COLLECTION, PeerWorkload } from './peer-workload.js'
 import { PeerWorld } from './peer-world.js'
 import { Rng } from './rng.js'
-import { type Shape, shapeFor } from './shapes.js'
+import type { Shape } from './shapes.js'
 import type { SimStats } from './stats.js'
 
 export interface PeerSeedOptions {
@@ -60,8 +60,7 @@ export async function runPeerSeed(seed: number, options: PeerSeedOptions = {}): 
   // The vector engine loads by real I/O once; loaded first, every later open settles in microtasks.
   await indexFactory()
   const rng = new Rng(seed)
-  const shape = shapeFor(rng, options.shape)
-  const { name: profile, profile: faultProfile } = profileFor(rng, options.profile, PEER_PROFILES)
+  const { shape, name: profile, profile: faultProfile } = shapeAndProfile(rng, options, PEER_PROFILES)
   const electionTicks = rng.pick(faultProfile.electionTicks ?? ELECTION_TICKS)
   const [every0, every1] = faultProfile.snapshotEvery ?? [8, 60]
   const world = new PeerWorld({

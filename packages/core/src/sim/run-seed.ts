@@ -2,11 +2,10 @@ import type { RaftFaults } from '../raft/config.js'
 import { RaftError } from '../raft/errors.js'
 import { Cluster } from './cluster.js'
 import { checkSettled, watchConfAgreement, watchLeases } from './convergence.js'
-import { profileFor, scheduleFaults } from './faults.js'
+import { scheduleFaults, shapeAndProfile } from './faults.js'
 import { encodeKvWrite } from './kv.js'
 import { checkLinearizable } from './linearizability.js'
 import { Rng } from './rng.js'
-import { shapeFor } from './shapes.js'
 import type { SimStats } from './stats.js'
 import { Workload } from './workload.js'
 
@@ -60,8 +59,7 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
 
 function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: Cluster }): SeedResult {
   const rng = new Rng(seed)
-  const shape = shapeFor(rng, options.shape)
-  const { name: profile, profile: faultProfile } = profileFor(rng, options.profile)
+  const { shape, name: profile, profile: faultProfile } = shapeAndProfile(rng, options)
   const electionTick = rng.pick(faultProfile.electionTicks ?? ELECTION_TICKS)
   const [every0, every1] = faultProfile.snapshotEvery ?? [4, 40]
   const cluster = new Cluster({

@@ -61,6 +61,37 @@ const SHAPES: Shape[] = [
 
 export const SHAPE_COUNT = SHAPES.length
 
+/**
+ * Drawn only by profiles that name them (so the default seeds keep their shapes): one voter
+ * ranked above all others (a tie would let a handover pick an incoming voter first), and spare
+ * data peers to swap in.
+ */
+export const PRIORITY_SHAPES: Shape[] = [
+  {
+    name: '3 ranked voters + spare',
+    peers: [data('p1', 3), data('p2', 2), data('p3', 1), data('p4', 1)],
+    conf: conf(['p1', 'p2', 'p3']),
+  },
+  {
+    name: '4 ranked data voters + witness + spare',
+    peers: [data('p1', 3), data('p2', 1), data('p3', 2), data('p4', 1), witness('w1'), data('p5', 1)],
+    conf: conf(['p1', 'p2', 'p3', 'p4', 'w1'], [], ['w1']),
+  },
+  {
+    name: '5 ranked voters + 2 spares',
+    peers: [
+      data('p1', 3),
+      data('p2', 2),
+      data('p3', 2),
+      data('p4', 1),
+      data('p5', 1),
+      data('p6', 1),
+      data('p7', 1),
+    ],
+    conf: conf(['p1', 'p2', 'p3', 'p4', 'p5']),
+  },
+]
+
 /** The seed's shape: drawn, or pinned by index. */
 export function shapeFor(rng: Rng, pinned?: number): Shape {
   const drawn = rng.int(0, SHAPES.length - 1)

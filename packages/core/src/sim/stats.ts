@@ -14,6 +14,13 @@ export interface SimStats {
   lateTransferVotes: number
   /** Appends delivered more than 20 ms after they were sent (late or replayed duplicates). */
   replayedAppends: number
+  /**
+   * Leaderships in a joint configuration whose priority handover, counting outgoing voters too,
+   * would pick an outgoing one (the handover issue 17 forbids; see handover-check.ts).
+   */
+  preferredOutgoing: number
+  /** Leaders that took office as an outgoing voter of a joint configuration. */
+  outgoingLeaders: number
 }
 
 export function countDelivery(
@@ -42,6 +49,8 @@ export function emptyStats(): SimStats {
     repliesAcrossRestart: 0,
     lateTransferVotes: 0,
     replayedAppends: 0,
+    preferredOutgoing: 0,
+    outgoingLeaders: 0,
   }
 }
 
