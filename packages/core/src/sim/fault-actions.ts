@@ -42,13 +42,15 @@ export function cut<P extends FaultPeer>(
 
 /**
  * The leader and a minority of the voters lose the rest, while clients keep reading from it
- * (its lease must end before the majority elects a leader that commits).
+ * (its lease must end before the majority elects a leader that commits). With `eager`, the
+ * majority campaigns by hand as soon as Raft lets it.
  */
 export function isolateLeaderWithMinority<P extends FaultPeer>(
   cluster: FaultWorld<P>,
   rng: Rng,
   ids: string[],
   duration: number,
+  eager = false,
 ): void {
   const leader = cluster.leader()
   if (!leader?.node) return
@@ -62,6 +64,34 @@ export function isolateLeaderWithMinority<P extends FaultPeer>(
   for (const p of cluster.peers.values()) cluster.setDrift(p, p === leader ? maxDrift : -maxDrift)
   cluster.trace(`leader ${leader.id} isolated with a minority`)
   cut(cluster, side, ids, false, duration)
+  // One impatient peer: several would split the vote.
+  if (eager) campaignWhenAllowed(cluster, rng.pick(voters.filter((id) => !side.has(id))), duration)
+}
+
+/**
+ * An impatient operator: for `ms`, peer `id` campaigns by hand every millisecond while a
+ * follower (every 3 ms while a pre-candidate, so its pre-vote can complete). Raft refuses until
+ * its vote refusal (the old leader's lease) has run out, so the majority elects a leader at the
+ * earliest moment its clocks allow.
+ */
+function campaignWhenAllowed<P extends FaultPeer>(
+  cluster: FaultWorld<P>,
+  id: string | undefined,
+  ms: number,
+): void {
+  const p = id === undefined ? undefined : cluster.peers.get(id)
+  if (!p) return
+  const until = cluster.now + ms
+  let last = Number.NEGATIVE_INFINITY
+  const poll = () => {
+    const role = p.node?.raft.role
+    if (role === 'follower' || (role === 'precandidate' && cluster.now - last >= 3)) {
+      last = cluster.now
+      cluster.campaign(p)
+    }
+    if (cluster.now < until) cluster.at(cluster.now + 1, poll)
+  }
+  poll()
 }
 
 /** An operator starts elections by hand at one or two followers, inside the leader's lease. */

@@ -28,6 +28,7 @@ type FaultAction =
   | 'transfer'
   | 'staleTransfer'
   | 'isolateLeader'
+  | 'isolateLeaderEager'
   | 'restartStorm'
   | 'slow'
   | 'slowApply'
@@ -129,6 +130,22 @@ export const PROFILES: Record<string, Profile> = {
 }
 
 /**
+ * Profiles run only when pinned (`--profile NAME`): seeds drawn by default never pick them, so
+ * adding one changes no default seed.
+ */
+export const PINNED_PROFILES: Record<string, Profile> = {
+  // leaseEdge's isolated leader, with the majority campaigning by hand the moment Raft allows
+  // it: a new leader appears at the earliest time the followers' clocks permit, at the longest
+  // election timeout (where a lease's drift margin is thinnest) and on a fast network.
+  leaseExpiry: {
+    weights: { isolateLeaderEager: 1 },
+    gap: [400, 700],
+    electionTicks: [30],
+    maxDelays: [1],
+  },
+}
+
+/**
  * The profiles of the world of real peers: the same, plus stalled timers (paused processes,
  * frozen tabs), crashes in the middle of a write, and membership changes through the API.
  */
@@ -213,7 +230,7 @@ export function profileFor(
 ): { name: string; profile: Profile } {
   const drawn = rng.pick(Object.keys(profiles))
   const name = pinned ?? drawn
-  const profile = profiles[name]
+  const profile = profiles[name] ?? (pinned ? PINNED_PROFILES[pinned] : undefined)
   if (!profile) throw new Error(`unknown fault profile ${name}`)
   return { name, profile }
 }
@@ -333,7 +350,14 @@ export function scheduleFaults<P extends FaultPeer>(
           staleTransfer(cluster, rng, ids)
           break
         case 'isolateLeader':
-          isolateLeaderWithMinority(cluster, rng, ids, Math.max(duration, 2 * electionMs))
+        case 'isolateLeaderEager':
+          isolateLeaderWithMinority(
+            cluster,
+            rng,
+            ids,
+            Math.max(duration, 2 * electionMs),
+            action === 'isolateLeaderEager',
+          )
           break
         case 'restartStorm':
           restartStorm(cluster, rng, faultMs)
