@@ -36,6 +36,24 @@ describe('the simulator reaches the situations its profiles are for', () => {
     expect(runProfile('staleAppends', 3).replayedAppends).toBeGreaterThan(0)
   })
 
+  it('leaseExpiry (pinned only): the majority elects a new leader while the old one is cut off', () => {
+    for (const seed of [1, 2]) {
+      const r = runSeed(seed, { profile: 'leaseExpiry', trace: true })
+      expect(r.violations, `seed ${seed}`).toEqual([])
+      // A new leader between an isolation and the end of that partition.
+      let isolated = ''
+      let elected = false
+      for (const line of r.trace) {
+        const cut = / leader (\S+) isolated with a minority/.exec(line)
+        if (cut) isolated = cut[1]
+        else if (/ partition of .* heals/.test(line)) isolated = ''
+        const won = / (\S+) is leader \(term/.exec(line)
+        if (isolated && won && won[1] !== isolated) elected = true
+      }
+      expect(elected, `seed ${seed}`).toBe(true)
+    }
+  })
+
   it('draws election timeouts up to 30 ticks', () => {
     const shapes: string[] = []
     for (let seed = 1; seed <= 20; seed++) shapes.push(runSeed(seed, { faultMs: 300 }).shape)
