@@ -329,6 +329,10 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
         p.opening = false
         p.peer = peer
         p.driver = d
+        // The simulated disk never fails: a fail-stop here is a replica refusing its own state.
+        peer.on('failed', ({ error }) => {
+          if (p.gen === gen) this.safety.report(`${p.id} stopped on a local failure: ${error.message}`)
+        })
       },
       (err) => {
         if (p.gen !== gen) return
