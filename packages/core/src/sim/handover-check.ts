@@ -48,9 +48,9 @@ export class HandoverCheck {
 
   private judge(peer: PeerId, messages: Message[], conf: ConfState): void {
     for (const m of messages) {
-      if (this.judged.has(m)) continue
+      if (m.type !== MessageType.TimeoutNow || this.judged.has(m)) continue
       this.judged.add(m)
-      if (m.type !== MessageType.TimeoutNow || !isJoint(conf) || !outgoingOnly(conf, m.to)) continue
+      if (!isJoint(conf) || !outgoingOnly(conf, m.to)) continue
       this.report(
         `handover: ${peer} (term ${m.term}) sent TimeoutNow to ${m.to}, only an outgoing voter of its joint configuration (${describeConf(conf)})`,
       )
