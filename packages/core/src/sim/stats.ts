@@ -14,6 +14,11 @@ export interface SimStats {
   lateTransferVotes: number
   /** Appends delivered more than 20 ms after they were sent (late or replayed duplicates). */
   replayedAppends: number
+  /**
+   * Reads served whose context another peer's read, still open when this one began, also
+   * carried, with a write acknowledged in between (issue 17's merged read contexts).
+   */
+  clashingReads: number
 }
 
 export function countDelivery(
@@ -42,6 +47,7 @@ export function emptyStats(): SimStats {
     repliesAcrossRestart: 0,
     lateTransferVotes: 0,
     replayedAppends: 0,
+    clashingReads: 0,
   }
 }
 

@@ -39,16 +39,36 @@ export class Workload {
   private nextOpId = 1
   private cachedLeader: string | null = null
   private running = true
+  /** Reads issued and not yet finished, by context: other peers' reads may carry the same one. */
+  private openReads = new Map<string, { peer: string; call: number }[]>()
+  /** When the last write was acknowledged to its client. */
+  private lastAckAt = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly cluster: Cluster,
     private readonly rng: Rng,
     private readonly clients: number,
+    /** Every this many ms, each peer's read numbering jumps to the highest (0: never). */
+    private readonly alignReadsMs = 0,
   ) {}
 
   start(): void {
     for (let c = 0; c < this.clients; c++)
       this.cluster.at(this.cluster.now + this.rng.next() * 20, () => this.next(c))
+    if (this.alignReadsMs > 0) this.cluster.at(this.cluster.now + this.alignReadsMs, () => this.alignReads())
+  }
+
+  /**
+   * Each peer's next read numbers on from the highest number any peer used: still increasing at
+   * each peer (no reply to an earlier read matches a later one), but the next reads of different
+   * peers carry the same contexts.
+   */
+  private alignReads(): void {
+    if (!this.running) return
+    const peers = [...this.cluster.peers.values()]
+    const top = Math.max(...peers.map((p) => p.readSeq))
+    for (const p of peers) p.readSeq = top
+    this.cluster.at(this.cluster.now + this.alignReadsMs, () => this.alignReads())
   }
 
   stop(): void {
@@ -109,6 +129,7 @@ export class Workload {
       if (finished || peer.gen !== gen) return
       finished = true
       op.ret = this.cluster.now
+      this.lastAckAt = op.ret
       this.ackedWrites.push({ key, index, ret: op.ret })
       peer.writeWaiters.delete(value)
       done()
@@ -147,6 +168,11 @@ export class Workload {
     let finished = false
     const gen = peer.gen
     const node = peer.node
+    const clashes = this.openRead(ctxKey, peer.id, call)
+    const finish = () => {
+      finished = true
+      this.closeRead(ctxKey, peer.id, call)
+    }
     peer.readWaiters.set(ctxKey, (index, lease) => {
       peer.readWaiters.delete(ctxKey)
       if (lease) this.readsByKind.underLease++
@@ -154,8 +180,10 @@ export class Workload {
         index,
         fn: () => {
           if (finished || peer.gen !== gen) return
-          finished = true
-          const v = peer.kv.get(key)
+          finish()
+          if (clashes) this.cluster.stats.clashingReads++
+          // As of the index returned: a read answered at an index older than its own shows.
+          const v = peer.kv.getAt(key, index)
           this.history.push({
             id: this.nextOpId++,
             key,
@@ -173,10 +201,29 @@ export class Workload {
     node.readIndex(ctx, { lease: kind === 'lease' })
     this.cluster.at(this.cluster.now + OP_TIMEOUT_MS, () => {
       if (finished) return
-      finished = true // a read that never answered has no effect: leave it out
+      finish() // a read that never answered has no effect: leave it out
       peer.readWaiters.delete(ctxKey)
       done()
     })
+  }
+
+  /**
+   * Records a read as open; returns whether another peer's open read carries the same context
+   * and a write was acknowledged since that one began (a leader that merged the two would
+   * answer this one at an index that misses the write).
+   */
+  private openRead(ctxKey: string, peer: string, call: number): boolean {
+    const open = this.openReads.get(ctxKey) ?? []
+    const clashes = open.some((r) => r.peer !== peer && this.lastAckAt > r.call)
+    open.push({ peer, call })
+    this.openReads.set(ctxKey, open)
+    return clashes
+  }
+
+  private closeRead(ctxKey: string, peer: string, call: number): void {
+    const open = this.openReads.get(ctxKey)?.filter((r) => r.peer !== peer || r.call !== call) ?? []
+    if (open.length > 0) this.openReads.set(ctxKey, open)
+    else this.openReads.delete(ctxKey)
   }
 
   private staleRead(done: () => void): void {
