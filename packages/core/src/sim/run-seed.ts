@@ -123,6 +123,7 @@ function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: C
   // Let in-flight client operations finish (or time out) before checking histories.
   cluster.run(cluster.now + 1600)
 
+  cluster.stats.clashingReads = workload.clashes.count()
   const violations = [...cluster.safety.violations]
   if (!committed)
     violations.push(

@@ -15,8 +15,8 @@ export interface SimStats {
   /** Appends delivered more than 20 ms after they were sent (late or replayed duplicates). */
   replayedAppends: number
   /**
-   * Reads served whose context another peer's read, still open when this one began, also
-   * carried, with a write acknowledged in between (issue 17's merged read contexts).
+   * Reads served that carried the context of another peer's read answered only after they began,
+   * with a write acknowledged in between (issue 17's merged read contexts; read-clashes.ts).
    */
   clashingReads: number
 }

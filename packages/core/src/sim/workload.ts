@@ -4,6 +4,7 @@ import { readKey } from '../raft/read-only.js'
 import type { Cluster, SimPeer } from './cluster.js'
 import { encodeKvWrite } from './kv.js'
 import type { Operation } from './linearizability.js'
+import { ReadClashes } from './read-clashes.js'
 import type { Rng } from './rng.js'
 
 /** A bounded-staleness read: checked against the acknowledged writes and the virtual clock. */
@@ -39,10 +40,8 @@ export class Workload {
   private nextOpId = 1
   private cachedLeader: string | null = null
   private running = true
-  /** Reads issued and not yet finished, by context: other peers' reads may carry the same one. */
-  private openReads = new Map<string, { peer: string; call: number }[]>()
-  /** When the last write was acknowledged to its client. */
-  private lastAckAt = Number.NEGATIVE_INFINITY
+  /** Other peers' reads may carry the same context: the dangerous case is counted. */
+  readonly clashes = new ReadClashes()
 
   constructor(
     private readonly cluster: Cluster,
@@ -129,7 +128,7 @@ export class Workload {
       if (finished || peer.gen !== gen) return
       finished = true
       op.ret = this.cluster.now
-      this.lastAckAt = op.ret
+      this.clashes.writeAcknowledged(op.ret)
       this.ackedWrites.push({ key, index, ret: op.ret })
       peer.writeWaiters.delete(value)
       done()
@@ -168,20 +167,21 @@ export class Workload {
     let finished = false
     const gen = peer.gen
     const node = peer.node
-    const clashes = this.openRead(ctxKey, peer.id, call)
+    const tracked = this.clashes.issue(ctxKey, peer.id, call)
     const finish = () => {
       finished = true
-      this.closeRead(ctxKey, peer.id, call)
+      this.clashes.close(ctxKey, tracked)
     }
     peer.readWaiters.set(ctxKey, (index, lease) => {
       peer.readWaiters.delete(ctxKey)
+      tracked.answeredAt = this.cluster.now
       if (lease) this.readsByKind.underLease++
       peer.applyWaiters.push({
         index,
         fn: () => {
           if (finished || peer.gen !== gen) return
           finish()
-          if (clashes) this.cluster.stats.clashingReads++
+          tracked.served = true
           // As of the index returned: a read answered at an index older than its own shows.
           const v = peer.kv.getAt(key, index)
           this.history.push({
@@ -205,25 +205,6 @@ export class Workload {
       peer.readWaiters.delete(ctxKey)
       done()
     })
-  }
-
-  /**
-   * Records a read as open; returns whether another peer's open read carries the same context
-   * and a write was acknowledged since that one began (a leader that merged the two would
-   * answer this one at an index that misses the write).
-   */
-  private openRead(ctxKey: string, peer: string, call: number): boolean {
-    const open = this.openReads.get(ctxKey) ?? []
-    const clashes = open.some((r) => r.peer !== peer && this.lastAckAt > r.call)
-    open.push({ peer, call })
-    this.openReads.set(ctxKey, open)
-    return clashes
-  }
-
-  private closeRead(ctxKey: string, peer: string, call: number): void {
-    const open = this.openReads.get(ctxKey)?.filter((r) => r.peer !== peer || r.call !== call) ?? []
-    if (open.length > 0) this.openReads.set(ctxKey, open)
-    else this.openReads.delete(ctxKey)
   }
 
   private staleRead(done: () => void): void {
