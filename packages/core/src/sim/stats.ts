@@ -17,6 +17,7 @@ export interface SimStats {
   /**
    * Reads served that carried the context of another peer's read answered only after they began,
    * with a write acknowledged in between (issue 17's merged read contexts; read-clashes.ts).
+   * Raft-only loop: real peers' contexts carry a per-run nonce and never clash.
    */
   clashingReads: number
 }

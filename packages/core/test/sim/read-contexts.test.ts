@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Message } from '../../src/raft/messages.js'
 import { ReadOnlyQueue, readKey } from '../../src/raft/read-only.js'
+import { encodeKvWrite, KvStore } from '../../src/sim/kv.js'
 import { runSeed } from '../../src/sim/run-seed.js'
 
 // Issue 17's bug 3b: a leader that merged a read whose context was already queued into the
@@ -67,5 +68,34 @@ describe('clashingReads: reads of different peers with one context, writes compl
       const r = runSeed(seed, { profile: 'clashingReads' })
       expect(r.violations.join('\n'), `seed ${seed}`).toMatch(/linearizability/)
     }
+  })
+})
+
+describe("the Raft-only loop's store serves a read as of its read index", () => {
+  const put = (kv: KvStore, index: number, key: string, value: string) =>
+    kv.apply(index, encodeKvWrite({ op: value, key, value }))
+
+  it('answers with the value the key had at that index', () => {
+    const kv = new KvStore()
+    put(kv, 1, 'x', 'a')
+    put(kv, 2, 'y', 'b')
+    put(kv, 4, 'x', 'c')
+    expect(kv.getAt('x', 1)?.value).toBe('a')
+    expect(kv.getAt('x', 3)?.value).toBe('a')
+    expect(kv.getAt('x', 4)?.value).toBe('c')
+    expect(kv.getAt('y', 1)).toBeUndefined()
+    expect(kv.getAt('x', 9)?.value).toBe('c')
+  })
+
+  it('below a restored snapshot, where no history is left, answers with the current value', () => {
+    const kv = new KvStore()
+    put(kv, 1, 'x', 'a')
+    put(kv, 3, 'x', 'b')
+    const restored = KvStore.restore(kv.serialize('p1'))
+    put(restored, 5, 'x', 'c')
+    expect(restored.getAt('x', 2)?.value).toBe('c')
+    expect(restored.getAt('x', 3)?.value).toBe('b')
+    expect(restored.getAt('x', 4)?.value).toBe('b')
+    expect(restored.getAt('x', 5)?.value).toBe('c')
   })
 })
