@@ -135,7 +135,7 @@ export const RAFT_PROFILES: Record<string, Profile> = {
   clashingReads: {
     weights: { slowReadAcks: 4, crashLeader: 1, partition: 1, quiet: 1 },
     gap: [60, 300],
-    alignReadsMs: 20,
+    alignReadsMs: 40,
   },
 }
 

@@ -47,14 +47,14 @@ afterEach(() => {
   ReadOnlyQueue.prototype.clear = realClear
 })
 
-// Of seeds 1..40 of the profile, this plant is caught by 18, 28 and 38; reverting the fix in
-// read-only.ts (merged requests answered together) by 5, 16, 18, 28 and 37.
-const CATCHING = [18, 28]
+// Of seeds 1..40 of the profile, this plant is caught by 11, 17, 18, 28 and 35; reverting the
+// fix in read-only.ts (merged requests answered together) by 3, 5, 11, 13, 18, 35 and 38.
+const CATCHING = [11, 18]
 
 describe('clashingReads: reads of different peers with one context, writes completing between them', () => {
   it('reaches the situation and stays clean with each read answered at its own index', () => {
     let clashing = 0
-    for (const seed of [1, 2, 3, ...CATCHING]) {
+    for (const seed of [1, ...CATCHING]) {
       const r = runSeed(seed, { profile: 'clashingReads' })
       expect(r.violations, `seed ${seed}`).toEqual([])
       clashing += r.stats?.clashingReads ?? 0
