@@ -11,7 +11,7 @@ import { type DelayRule, extraDelay, type FaultWorld, LinkBlocks, type NetworkFa
 import { KvStore, SnapshotCorruptError } from './kv.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
-import { countDelivery, type SimStats } from './stats.js'
+import { countDelivery, emptyStats, type SimStats } from './stats.js'
 
 export type PeerKind = 'data' | 'witness'
 export { type DelayRule, LinkBlocks, type NetworkFaults }
@@ -95,13 +95,7 @@ export class Cluster implements FaultWorld<SimPeer> {
   readonly afterLeaderStep: ((peer: SimPeer) => void)[] = []
   steps = 0
   /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
-  readonly stats: SimStats = {
-    chunkedSnapshots: 0,
-    snapshotsDuringReady: 0,
-    repliesAcrossRestart: 0,
-    lateTransferVotes: 0,
-    replayedAppends: 0,
-  }
+  readonly stats: SimStats = emptyStats()
   /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
   onNewLeader: ((peer: SimPeer) => void) | null = null
   /** Crash point between the durable write of a Ready and its first message: return true to crash there. */

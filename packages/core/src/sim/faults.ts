@@ -13,6 +13,7 @@ import {
   transferLeadership,
 } from './fault-actions.js'
 import { campaignInLease, lateTransfer, slowLeaderLink, slowRestartStorm } from './fault-links.js'
+import { slowReadAcks } from './fault-reads.js'
 import { swapVoters } from './fault-swaps.js'
 import type { FaultPeer, FaultWorld } from './fault-world.js'
 import type { Rng } from './rng.js'
@@ -38,6 +39,7 @@ type FaultAction =
   | 'lateTransfer'
   | 'campaignInLease'
   | 'swap'
+  | 'slowReadAcks'
   | 'quiet'
 
 interface Profile {
@@ -57,6 +59,11 @@ interface Profile {
   maxDelays?: number[]
   /** Worlds of real peers: chance, per Ready with a write, of a crash while it is in flight. */
   midWriteCrash?: number
+  /**
+   * Raft-only loop: every this many ms, each peer's read numbering jumps to the highest any peer
+   * reached, so that different peers' reads in flight carry the same contexts.
+   */
+  alignReadsMs?: number
 }
 
 /** Fault profiles: each seed draws one, so that rare interleavings get a fair share of seeds. */
@@ -114,6 +121,21 @@ export const PROFILES: Record<string, Profile> = {
     weights: { membership: 2, jointChange: 2, slowApply: 3, slow: 1, crashLeader: 1, partition: 2, quiet: 1 },
     gap: [30, 200],
     snapshotEvery: [3, 8],
+  },
+}
+
+/**
+ * The profiles of the Raft-only loop: the shared ones, plus reads of different peers that carry
+ * the same context while writes complete around them (issue 17's merged read contexts).
+ */
+export const RAFT_PROFILES: Record<string, Profile> = {
+  ...PROFILES,
+  // Heartbeat acks are late, so reads queue at the leader while writes complete; peers' read
+  // numbers are aligned often, so queued reads of different peers share contexts.
+  clashingReads: {
+    weights: { slowReadAcks: 4, crashLeader: 1, partition: 1, quiet: 1 },
+    gap: [60, 300],
+    alignReadsMs: 40,
   },
 }
 
@@ -346,6 +368,9 @@ export function scheduleFaults<P extends FaultPeer>(
           break
         case 'swap':
           swapVoters(cluster, rng, ids, duration)
+          break
+        case 'slowReadAcks':
+          slowReadAcks(cluster, rng, duration)
           break
         case 'quiet':
           break

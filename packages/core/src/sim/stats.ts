@@ -14,6 +14,12 @@ export interface SimStats {
   lateTransferVotes: number
   /** Appends delivered more than 20 ms after they were sent (late or replayed duplicates). */
   replayedAppends: number
+  /**
+   * Reads served that carried the context of another peer's read answered only after they began,
+   * with a write acknowledged in between (issue 17's merged read contexts; read-clashes.ts).
+   * Raft-only loop: real peers' contexts carry a per-run nonce and never clash.
+   */
+  clashingReads: number
 }
 
 export function countDelivery(
@@ -42,6 +48,7 @@ export function emptyStats(): SimStats {
     repliesAcrossRestart: 0,
     lateTransferVotes: 0,
     replayedAppends: 0,
+    clashingReads: 0,
   }
 }
 
