@@ -52,10 +52,12 @@ async function main(): Promise<never> {
   let operations = 0
   let done = 0
   const reads: Record<string, number> = {}
+  const situations: Record<string, number> = {}
   const started = Date.now()
   const report = (r: SeedReport) => {
     operations += r.operations
     for (const [k, n] of Object.entries(r.reads)) reads[k] = (reads[k] ?? 0) + n
+    for (const [k, n] of Object.entries(r.stats ?? {})) situations[k] = (situations[k] ?? 0) + n
     if (trace) for (const line of r.trace) console.log(line)
     if (r.violations.length > 0) {
       violations++
@@ -89,6 +91,8 @@ async function main(): Promise<never> {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, n]) => `${k} ${n}`)
   console.log(`reads: ${kinds.join(', ')}; ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  const counted = Object.entries(situations).map(([k, n]) => `${k} ${n}`)
+  console.log(`situations: ${counted.join(', ')}`)
   console.log(
     `sim: ${count} seeds, ${violations} violations, ${operations} operations checked (driver ${driver})`,
   )

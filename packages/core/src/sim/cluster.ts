@@ -11,7 +11,8 @@ import { type DelayRule, extraDelay, type FaultWorld, LinkBlocks, type NetworkFa
 import { KvStore, SnapshotCorruptError } from './kv.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
-import { countDelivery, type SimStats } from './stats.js'
+import { StaleSuffixCounter } from './stale-suffix.js'
+import { countDelivery, emptyStats, type SimStats } from './stats.js'
 
 export type PeerKind = 'data' | 'witness'
 export { type DelayRule, LinkBlocks, type NetworkFaults }
@@ -95,13 +96,8 @@ export class Cluster implements FaultWorld<SimPeer> {
   readonly afterLeaderStep: ((peer: SimPeer) => void)[] = []
   steps = 0
   /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
-  readonly stats: SimStats = {
-    chunkedSnapshots: 0,
-    snapshotsDuringReady: 0,
-    repliesAcrossRestart: 0,
-    lateTransferVotes: 0,
-    replayedAppends: 0,
-  }
+  readonly stats: SimStats = emptyStats()
+  private readonly staleSuffix = new StaleSuffixCounter(this.stats)
   /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
   onNewLeader: ((peer: SimPeer) => void) | null = null
   /** Crash point between the durable write of a Ready and its first message: return true to crash there. */
@@ -201,6 +197,7 @@ export class Cluster implements FaultWorld<SimPeer> {
         if (!peer?.node || this.blocked.has(`${m.from}>${m.to}`)) return
         if (this.opts.trace) this.trace(`${m.from} -> ${m.to} ${describe(m)}`)
         const hadSnapshot = peer.node.raft.log.unstableSnapshot !== null
+        this.staleSuffix.beforeStep(peer.node.raft, m)
         peer.node.step(m)
         countDelivery(this.stats, this, peer, ev, hadSnapshot)
         this.afterStep(peer)
@@ -276,6 +273,7 @@ export class Cluster implements FaultWorld<SimPeer> {
     if (!node) return
     if (node.raft.role === 'leader') {
       this.safety.onLeader(peer.id, node)
+      this.staleSuffix.noteLeader(node.raft)
       for (const check of this.afterLeaderStep) check(peer)
       if (this.lastLeaderTerm.get(peer.id) !== node.raft.term) {
         this.lastLeaderTerm.set(peer.id, node.raft.term)

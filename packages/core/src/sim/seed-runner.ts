@@ -2,6 +2,7 @@ import type { DriverFaults } from '../peer/driver.js'
 import type { RaftFaults } from '../raft/config.js'
 import { runPeerSeed } from './run-peer-seed.js'
 import { runSeed } from './run-seed.js'
+import type { SimStats } from './stats.js'
 
 /** What one seed of any driver reports; the CLI's loop needs only this much. */
 export interface SeedReport {
@@ -11,6 +12,8 @@ export interface SeedReport {
   operations: number
   reads: Record<string, number>
   steps: number
+  /** How often each hard-to-reach situation occurred (summed in the run's summary). */
+  stats?: SimStats
   trace: string[]
 }
 

@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { runSeed } from '../../src/sim/run-seed.js'
-import type { SimStats } from '../../src/sim/stats.js'
+import { emptyStats, type SimStats } from '../../src/sim/stats.js'
 
 /** Runs seeds 1..n of one pinned profile; every one must be clean. Returns the summed stats. */
 function runProfile(profile: string, n: number): SimStats & { shapes: string[] } {
-  const total: SimStats = {
-    chunkedSnapshots: 0,
-    snapshotsDuringReady: 0,
-    repliesAcrossRestart: 0,
-    lateTransferVotes: 0,
-    replayedAppends: 0,
-  }
+  const total = emptyStats()
   const shapes: string[] = []
   for (let seed = 1; seed <= n; seed++) {
     const r = runSeed(seed, { profile })
@@ -40,6 +34,13 @@ describe('the simulator reaches the situations its profiles are for', () => {
 
   it('staleAppends: appends arrive late, after newer ones', () => {
     expect(runProfile('staleAppends', 3).replayedAppends).toBeGreaterThan(0)
+  })
+
+  it("staleAppends: appends reach followers holding more than they carry, never a stale suffix (9a's precondition)", () => {
+    const s = runProfile('staleAppends', 3)
+    expect(s.appendsOverLongerLog).toBeGreaterThan(0)
+    expect(s.staleSuffixUnchecked).toBe(0)
+    expect(s.staleSuffixAppends).toBe(0)
   })
 
   it('draws election timeouts up to 30 ticks', () => {

@@ -46,6 +46,17 @@ describe('the peer world reaches the situations its profiles are for', () => {
   )
 
   it(
+    "staleAppends: appends reach followers holding more than they carry, never a stale suffix (9a's precondition)",
+    async () => {
+      const s = await runProfile('staleAppends', 2)
+      expect(s.appendsOverLongerLog).toBeGreaterThan(0)
+      expect(s.staleSuffixUnchecked).toBe(0)
+      expect(s.staleSuffixAppends).toBe(0)
+    },
+    SLOW,
+  )
+
+  it(
     'leaseEdge: election timeouts up to 30 ticks with clocks at the drift bound',
     async () => {
       const { shapes } = await runProfile('leaseEdge', 3)
