@@ -8,6 +8,8 @@ import type { Raft } from '../raft/raft.js'
  * commit an entry the leader does not hold.
  */
 export interface StaleSuffixStats {
+  /** Appends of the follower's term or later delivered while it holds entries their leader does not. */
+  appendsToStaleSuffix: number
   /** Appends accepted with every entry already held and more entries after the last one. */
   appendsOverLongerLog: number
   /** Of those, the entries after the append's last one differ from the leader's log. */
@@ -22,6 +24,7 @@ export interface StaleSuffixStats {
 
 export function emptyStaleSuffixStats(): StaleSuffixStats {
   return {
+    appendsToStaleSuffix: 0,
     appendsOverLongerLog: 0,
     staleSuffixAppends: 0,
     staleSuffixCommitBeyond: 0,
@@ -67,13 +70,15 @@ export class StaleSuffixCounter {
     if (m.type !== MessageType.App || m.term < follower.term) return
     if (follower.role === 'leader' && m.term === follower.term) return
     const log = follower.log
+    const last = log.lastIndex()
+    const held = this.firstDifference(follower, m.term, log.committed, last)
+    if (held !== undefined && held <= last) this.stats.appendsToStaleSuffix++
     const index = m.index ?? 0
     if (index < log.committed || !log.matchTerm(index, m.logTerm ?? 0)) return
     const entries = m.entries ?? []
     // A new or conflicting entry: the log is cut to the append's last entry.
     if (log.findConflict(entries) !== 0) return
     const lastNew = index + entries.length
-    const last = log.lastIndex()
     if (last <= lastNew) return
     this.stats.appendsOverLongerLog++
     const firstDiff = this.firstDifference(follower, m.term, lastNew, last)

@@ -92,7 +92,6 @@ function replaySeed(seed: number) {
   const stats = emptyStaleSuffixStats()
   const counter = new StaleSuffixCounter(stats)
   const pool: Message[] = []
-  let sawStaleSuffix = false
   net.heal()
   net.manual.add('a')
   net.filter = (m) => {
@@ -119,14 +118,11 @@ function replaySeed(seed: number) {
       const m = pool[i]
       // Kept for a later duplicate, or gone (delivered once, or lost after this delivery).
       if (rng.chance(0.6)) pool.splice(i, 1)
-      const last = a().log.lastIndex()
-      const divergence = firstDifferenceFromLeader(a(), b())
-      if (m.type === MessageType.App && divergence <= last) sawStaleSuffix = true
       counter.noteLeader(b())
       counter.beforeStep(a(), m)
       net.peer('a').node.step(m)
       const broken = committedAgree(a(), b())
-      if (broken) return { stats, sawStaleSuffix, broken: `seed ${seed}: ${broken}` }
+      if (broken) return { stats, broken: `seed ${seed}: ${broken}` }
     } else if (roll < 0.65) {
       net.process(net.peer('a'))
       net.stabilize()
@@ -143,17 +139,7 @@ function replaySeed(seed: number) {
       compact()
     }
   }
-  return { stats, sawStaleSuffix, broken: undefined }
-}
-
-/** The first index where a's log differs from b's (a's last index + 1 if it holds none). */
-function firstDifferenceFromLeader(a: Raft, b: Raft): number {
-  const last = a.log.lastIndex()
-  for (let i = Math.min(last, b.log.lastIndex()); i >= a.log.firstIndex() - 1; i--) {
-    const theirs = b.log.termOrUndefined(i)
-    if (theirs !== undefined && a.log.termOrUndefined(i) === theirs) return i + 1
-  }
-  return a.log.firstIndex()
+  return { stats, broken: undefined }
 }
 
 describe("a follower's stale suffix under a correct leader (planted bug 9a)", () => {
@@ -163,12 +149,12 @@ describe("a follower's stale suffix under a correct leader (planted bug 9a)", ()
     for (let seed = 1; seed <= 150; seed++) {
       const r = replaySeed(seed)
       expect(r.broken).toBeUndefined()
-      if (r.sawStaleSuffix) seedsWithSuffix++
+      if (r.stats.appendsToStaleSuffix > 0) seedsWithSuffix++
       for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r.stats[k]
     }
     // The situation was set up: appends reached a while it held the old term's entries, and
     // replays reached it while it held more than they carried.
-    expect(seedsWithSuffix).toBeGreaterThan(100)
+    expect(seedsWithSuffix).toBeGreaterThan(30)
     expect(total.appendsOverLongerLog).toBeGreaterThan(40)
     expect(total.staleSuffixUnchecked).toBe(0)
     // The precondition of 9a never arose: each accepted append cut the stale entries first.
@@ -204,6 +190,7 @@ describe("a follower's stale suffix under a correct leader (planted bug 9a)", ()
       commit: b.log.committed,
     })
     expect(stats).toEqual({
+      appendsToStaleSuffix: 1,
       appendsOverLongerLog: 1,
       staleSuffixAppends: 1,
       staleSuffixCommitBeyond: 1,

@@ -46,9 +46,10 @@ describe('the peer world reaches the situations its profiles are for', () => {
   )
 
   it(
-    "staleAppends: appends reach followers holding more than they carry, never a stale suffix (9a's precondition)",
+    "figure8: appends reach followers holding a deposed leader's suffix, never accepted over it (9a's precondition)",
     async () => {
-      const s = await runProfile('staleAppends', 2)
+      const s = await runProfile('figure8', 3)
+      expect(s.appendsToStaleSuffix).toBeGreaterThan(0)
       expect(s.appendsOverLongerLog).toBeGreaterThan(0)
       expect(s.staleSuffixUnchecked).toBe(0)
       expect(s.staleSuffixAppends).toBe(0)
