@@ -104,7 +104,7 @@ export const PROFILES: Record<string, Profile> = {
   // and advance(), and chunked transfers meet leader changes and duplicated acknowledgements.
   // Leaders change often and appends are replayed late, one entry each, over followers whose
   // log still holds a deposed leader's suffix: a leader cut off with a minority keeps taking
-  // writes it cannot commit (without it, few appends met such a suffix: 2 in 20 seeds).
+  // writes it cannot commit (without it, 2 appends in 20 seeds met such a suffix).
   staleAppends: {
     weights: { crashLeader: 3, partition: 3, isolateLeader: 3, crash: 1, quiet: 1 },
     gap: [20, 200],
