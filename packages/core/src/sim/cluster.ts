@@ -11,6 +11,7 @@ import { type DelayRule, extraDelay, type FaultWorld, LinkBlocks, type NetworkFa
 import { KvStore, SnapshotCorruptError } from './kv.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
+import { StaleSuffixCounter } from './stale-suffix.js'
 import { countDelivery, emptyStats, type SimStats } from './stats.js'
 
 export type PeerKind = 'data' | 'witness'
@@ -96,6 +97,7 @@ export class Cluster implements FaultWorld<SimPeer> {
   steps = 0
   /** How often each hard-to-reach situation occurred: evidence that the faults reach it. */
   readonly stats: SimStats = emptyStats()
+  private readonly staleSuffix = new StaleSuffixCounter(this.stats)
   /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
   onNewLeader: ((peer: SimPeer) => void) | null = null
   /** Crash point between the durable write of a Ready and its first message: return true to crash there. */
@@ -195,6 +197,7 @@ export class Cluster implements FaultWorld<SimPeer> {
         if (!peer?.node || this.blocked.has(`${m.from}>${m.to}`)) return
         if (this.opts.trace) this.trace(`${m.from} -> ${m.to} ${describe(m)}`)
         const hadSnapshot = peer.node.raft.log.unstableSnapshot !== null
+        this.staleSuffix.beforeStep(peer.node.raft, m)
         peer.node.step(m)
         countDelivery(this.stats, this, peer, ev, hadSnapshot)
         this.afterStep(peer)
@@ -270,6 +273,7 @@ export class Cluster implements FaultWorld<SimPeer> {
     if (!node) return
     if (node.raft.role === 'leader') {
       this.safety.onLeader(peer.id, node)
+      this.staleSuffix.noteLeader(node.raft)
       for (const check of this.afterLeaderStep) check(peer)
       if (this.lastLeaderTerm.get(peer.id) !== node.raft.term) {
         this.lastLeaderTerm.set(peer.id, node.raft.term)

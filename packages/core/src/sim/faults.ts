@@ -110,9 +110,10 @@ export const PROFILES: Record<string, Profile> = {
   // Membership changes and small snapshots with slow drivers: snapshots arrive between ready()
   // and advance(), and chunked transfers meet leader changes and duplicated acknowledgements.
   // Leaders change often and appends are replayed late, one entry each, over followers whose
-  // log still holds a deposed leader's suffix.
+  // log still holds a deposed leader's suffix: a leader cut off with a minority keeps taking
+  // writes it cannot commit (without it, 2 appends in 20 seeds met such a suffix).
   staleAppends: {
-    weights: { crashLeader: 3, partition: 3, crash: 1, quiet: 1 },
+    weights: { crashLeader: 3, partition: 3, isolateLeader: 3, crash: 1, quiet: 1 },
     gap: [20, 200],
     replay: 0.2,
     maxSizePerMsg: 40,

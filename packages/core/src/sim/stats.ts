@@ -1,9 +1,10 @@
 import { type Message, MessageType } from '../raft/messages.js'
 import { transferStamp } from '../raft/read-types.js'
 import type { Cluster, SimPeer } from './cluster.js'
+import { emptyStaleSuffixStats, type StaleSuffixStats } from './stale-suffix.js'
 
 /** Counts of the situations the review found unreached (issue 17); tests assert they occur. */
-export interface SimStats {
+export interface SimStats extends StaleSuffixStats {
   /** Snapshots installed that spanned more than one chunk. */
   chunkedSnapshots: number
   /** Snapshots restored while the peer's previous Ready was still being handled. */
@@ -49,6 +50,7 @@ export function emptyStats(): SimStats {
     lateTransferVotes: 0,
     replayedAppends: 0,
     clashingReads: 0,
+    ...emptyStaleSuffixStats(),
   }
 }
 

@@ -36,6 +36,14 @@ describe('the simulator reaches the situations its profiles are for', () => {
     expect(runProfile('staleAppends', 3).replayedAppends).toBeGreaterThan(0)
   })
 
+  it("staleAppends: appends reach followers holding a deposed leader's suffix, never accepted over it (9a's precondition)", () => {
+    const s = runProfile('staleAppends', 6)
+    expect(s.appendsToStaleSuffix).toBeGreaterThan(0)
+    expect(s.appendsOverLongerLog).toBeGreaterThan(0)
+    expect(s.staleSuffixUnchecked).toBe(0)
+    expect(s.staleSuffixAppends).toBe(0)
+  })
+
   it('draws election timeouts up to 30 ticks', () => {
     const shapes: string[] = []
     for (let seed = 1; seed <= 20; seed++) shapes.push(runSeed(seed, { faultMs: 300 }).shape)
