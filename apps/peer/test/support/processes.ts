@@ -150,6 +150,12 @@ export class TestCluster {
     const cluster = new TestCluster(root, peers, options.args ?? FAST)
     for (const p of peers) cluster.startPeer(p)
     await cluster.waitReady()
+    // waitReady counts running peers only: a founder that exited at start would go unseen.
+    const gone = peers.filter((p) => !p.running)
+    if (gone.length > 0) {
+      await cluster.stop()
+      throw new Error(gone.map((p) => `${p.id} exited at start:\n${p.output.slice(-3000)}`).join('\n'))
+    }
     return cluster
   }
 

@@ -12,6 +12,7 @@ import { HandoverCheck } from './handover-check.js'
 import { KvStore, SnapshotCorruptError } from './kv.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
+import { StaleSuffixCounter } from './stale-suffix.js'
 import { countDelivery, emptyStats, type SimStats } from './stats.js'
 
 export type PeerKind = 'data' | 'witness'
@@ -99,6 +100,7 @@ export class Cluster implements FaultWorld<SimPeer> {
   readonly stats: SimStats = emptyStats()
   /** Leadership goes only to incoming voters (judged as each Ready is taken and advanced). */
   readonly handovers = new HandoverCheck((v) => this.safety.report(v), this.stats)
+  private readonly staleSuffix = new StaleSuffixCounter(this.stats)
   /** Called once per new (leader, term), e.g. to crash fresh leaders in fault profiles. */
   onNewLeader: ((peer: SimPeer) => void) | null = null
   /** Crash point between the durable write of a Ready and its first message: return true to crash there. */
@@ -198,6 +200,7 @@ export class Cluster implements FaultWorld<SimPeer> {
         if (!peer?.node || this.blocked.has(`${m.from}>${m.to}`)) return
         if (this.opts.trace) this.trace(`${m.from} -> ${m.to} ${describe(m)}`)
         const hadSnapshot = peer.node.raft.log.unstableSnapshot !== null
+        this.staleSuffix.beforeStep(peer.node.raft, m)
         peer.node.step(m)
         countDelivery(this.stats, this, peer, ev, hadSnapshot)
         this.afterStep(peer)
@@ -273,6 +276,7 @@ export class Cluster implements FaultWorld<SimPeer> {
     if (!node) return
     if (node.raft.role === 'leader') {
       this.safety.onLeader(peer.id, node)
+      this.staleSuffix.noteLeader(node.raft)
       for (const check of this.afterLeaderStep) check(peer)
       if (this.lastLeaderTerm.get(peer.id) !== node.raft.term) {
         this.lastLeaderTerm.set(peer.id, node.raft.term)

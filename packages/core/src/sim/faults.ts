@@ -13,6 +13,7 @@ import {
   transferLeadership,
 } from './fault-actions.js'
 import { campaignInLease, lateTransfer, slowLeaderLink, slowRestartStorm } from './fault-links.js'
+import { slowReadAcks } from './fault-reads.js'
 import { swapOutPreferred, swapVoters } from './fault-swaps.js'
 import type { FaultPeer, FaultWorld } from './fault-world.js'
 import type { Rng } from './rng.js'
@@ -41,6 +42,7 @@ type FaultAction =
   | 'campaignInLease'
   | 'swap'
   | 'swapPreferred'
+  | 'slowReadAcks'
   | 'quiet'
 
 interface Profile {
@@ -62,6 +64,11 @@ interface Profile {
   midWriteCrash?: number
   /** Shapes to draw from instead of the default ones (unless a shape is pinned). */
   shapes?: Shape[]
+  /**
+   * Raft-only loop: every this many ms, each peer's read numbering jumps to the highest any peer
+   * reached, so that different peers' reads in flight carry the same contexts.
+   */
+  alignReadsMs?: number
 }
 
 /** Fault profiles: each seed draws one, so that rare interleavings get a fair share of seeds. */
@@ -108,9 +115,10 @@ export const PROFILES: Record<string, Profile> = {
   // Membership changes and small snapshots with slow drivers: snapshots arrive between ready()
   // and advance(), and chunked transfers meet leader changes and duplicated acknowledgements.
   // Leaders change often and appends are replayed late, one entry each, over followers whose
-  // log still holds a deposed leader's suffix.
+  // log still holds a deposed leader's suffix: a leader cut off with a minority keeps taking
+  // writes it cannot commit (without it, 2 appends in 20 seeds met such a suffix).
   staleAppends: {
-    weights: { crashLeader: 3, partition: 3, crash: 1, quiet: 1 },
+    weights: { crashLeader: 3, partition: 3, isolateLeader: 3, crash: 1, quiet: 1 },
     gap: [20, 200],
     replay: 0.2,
     maxSizePerMsg: 40,
@@ -142,6 +150,21 @@ export const PINNED_PROFILES: Record<string, Profile> = {
     gap: [400, 700],
     electionTicks: [30],
     maxDelays: [1],
+  },
+}
+
+/**
+ * The profiles of the Raft-only loop: the shared ones, plus reads of different peers that carry
+ * the same context while writes complete around them (issue 17's merged read contexts).
+ */
+export const RAFT_PROFILES: Record<string, Profile> = {
+  ...PROFILES,
+  // Heartbeat acks are late, so reads queue at the leader while writes complete; peers' read
+  // numbers are aligned often, so queued reads of different peers share contexts.
+  clashingReads: {
+    weights: { slowReadAcks: 4, crashLeader: 1, partition: 1, quiet: 1 },
+    gap: [60, 300],
+    alignReadsMs: 40,
   },
 }
 
@@ -396,6 +419,9 @@ export function scheduleFaults<P extends FaultPeer>(
           break
         case 'swapPreferred':
           swapOutPreferred(cluster, rng)
+          break
+        case 'slowReadAcks':
+          slowReadAcks(cluster, rng, duration)
           break
         case 'quiet':
           break

@@ -38,12 +38,18 @@ export function decodeKvWrite(data: Uint8Array): KvWrite | null {
 /**
  * The state machine the simulator replicates. Applying is idempotent by index and by op id (a
  * duplicated proposal applies once), the way client sessions work in the real state machine.
+ * It keeps every value a key took since the last restore, so that a read can be served as of
+ * exactly the index its leader returned (an older index then shows as a stale read).
  */
 export class KvStore {
   applied = 0
   /** Normal entries applied, for the witness check. */
   appliedCount = 0
+  /** The index of the snapshot this store was restored from: no history below it. */
+  private restoredAt = 0
   private data = new Map<string, KvValue>()
+  /** Each key's values since the restore, oldest first (the first may be the restored one). */
+  private versions = new Map<string, KvValue[]>()
   private ops = new Map<string, number>()
 
   apply(index: number, data: Uint8Array): { op: string; index: number } | null {
@@ -55,12 +61,29 @@ export class KvStore {
     const first = this.ops.get(w.op)
     if (first !== undefined) return { op: w.op, index: first }
     this.ops.set(w.op, index)
-    this.data.set(w.key, { value: w.value, index })
+    const v = { value: w.value, index }
+    this.data.set(w.key, v)
+    const versions = this.versions.get(w.key)
+    if (versions) versions.push(v)
+    else this.versions.set(w.key, [v])
     return { op: w.op, index }
   }
 
   get(key: string): KvValue | undefined {
     return this.data.get(key)
+  }
+
+  /**
+   * The key's value as of log index `index` (at or below `applied`). Below the restored
+   * snapshot the history is gone: the current value is served then (still a correct read, as
+   * `index` is only a lower bound on what the read must reflect).
+   */
+  getAt(key: string, index: number): KvValue | undefined {
+    if (index >= this.applied || index < this.restoredAt) return this.data.get(key)
+    const versions = this.versions.get(key)
+    if (!versions) return undefined
+    for (let i = versions.length - 1; i >= 0; i--) if (versions[i].index <= index) return versions[i]
+    return undefined
   }
 
   /** Index at which `op` was applied, if it was. */
@@ -99,7 +122,11 @@ export class KvStore {
     if (checksum(body) !== sum) throw new SnapshotCorruptError(bytes.length)
     const [applied, data, ops] = decodeCbor<[number, [string, string, number][], [string, number][]]>(body)
     kv.applied = applied
-    for (const [k, value, index] of data) kv.data.set(k, { value, index })
+    kv.restoredAt = applied
+    for (const [k, value, index] of data) {
+      kv.data.set(k, { value, index })
+      kv.versions.set(k, [{ value, index }])
+    }
     for (const [op, index] of ops) kv.ops.set(op, index)
     return kv
   }

@@ -17,6 +17,7 @@ import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
 import { SimNetwork } from './sim-network.js'
 import { type Scheduler, SimDisk } from './sim-storage.js'
+import { StaleSuffixCounter } from './stale-suffix.js'
 import { countPeerDelivery, emptyStats, type SimStats } from './stats.js'
 
 export interface WorldPeer {
@@ -97,6 +98,7 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
   readonly stats: SimStats = emptyStats()
   /** Leadership goes only to incoming voters (judged at each Ready and advance of every peer). */
   readonly handovers: HandoverCheck
+  private readonly staleSuffix = new StaleSuffixCounter(this.stats)
   private held: { at: number; value: () => void } | undefined
   /** Peers that stopped: freed once the seed ends (a halted driver may still hold references). */
   private readonly stopped: PeerDriver[] = []
@@ -113,6 +115,8 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
     const electionMs = opts.tickMs * opts.electionTicks
     this.network.onDeliver = (m, sentAt, sentGen) => {
       const to = this.peers.get(m.to)
+      // The driver steps a message as it arrives: its Raft here is the one that takes it.
+      if (to?.node) this.staleSuffix.beforeStep(to.node.raft, m)
       if (to)
         countPeerDelivery(
           this.stats,
@@ -125,6 +129,9 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
     }
     this.safety = new SafetyChecker(() => Math.round(this.now * 1000) / 1000)
     this.handovers = new HandoverCheck((v) => this.safety.report(v), this.stats)
+    this.afterLeaderStep.push((p) => {
+      if (p.node) this.staleSuffix.noteLeader(p.node.raft)
+    })
     const drift = opts.rng.fork()
     for (const p of opts.peers) {
       // Rates within ±40% of the drift bound of each other.

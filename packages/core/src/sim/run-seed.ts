@@ -2,7 +2,7 @@ import type { RaftFaults } from '../raft/config.js'
 import { RaftError } from '../raft/errors.js'
 import { Cluster } from './cluster.js'
 import { checkSettled, watchConfAgreement, watchLeases } from './convergence.js'
-import { scheduleFaults, shapeAndProfile } from './faults.js'
+import { RAFT_PROFILES, scheduleFaults, shapeAndProfile } from './faults.js'
 import { encodeKvWrite } from './kv.js'
 import { checkLinearizable } from './linearizability.js'
 import { Rng } from './rng.js'
@@ -59,7 +59,7 @@ export function runSeed(seed: number, options: SeedOptions = {}): SeedResult {
 
 function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: Cluster }): SeedResult {
   const rng = new Rng(seed)
-  const { shape, name: profile, profile: faultProfile } = shapeAndProfile(rng, options)
+  const { shape, name: profile, profile: faultProfile } = shapeAndProfile(rng, options, RAFT_PROFILES)
   const electionTick = rng.pick(faultProfile.electionTicks ?? ELECTION_TICKS)
   const [every0, every1] = faultProfile.snapshotEvery ?? [4, 40]
   const cluster = new Cluster({
@@ -82,7 +82,7 @@ function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: C
   watchLeases(cluster)
   cluster.trace(`seed ${seed}: ${shape.name}, electionTick ${electionTick}`)
   const faultRng = rng.fork()
-  const workload = new Workload(cluster, rng.fork(), rng.int(3, 6))
+  const workload = new Workload(cluster, rng.fork(), rng.int(3, 6), faultProfile.alignReadsMs)
   const faultMs = options.faultMs ?? 3000
   scheduleFaults(cluster, faultRng, faultMs, profile, faultProfile)
   cluster.trace(`fault profile: ${profile}`)
@@ -121,6 +121,7 @@ function runSeedUnchecked(seed: number, options: SeedOptions, ctx: { cluster?: C
   // Let in-flight client operations finish (or time out) before checking histories.
   cluster.run(cluster.now + 1600)
 
+  cluster.stats.clashingReads = workload.clashes.count()
   const violations = [...cluster.safety.violations]
   if (!committed)
     violations.push(

@@ -1,9 +1,10 @@
 import { type Message, MessageType } from '../raft/messages.js'
 import { transferStamp } from '../raft/read-types.js'
 import type { Cluster, SimPeer } from './cluster.js'
+import { emptyStaleSuffixStats, type StaleSuffixStats } from './stale-suffix.js'
 
 /** Counts of the situations the review found unreached (issue 17); tests assert they occur. */
-export interface SimStats {
+export interface SimStats extends StaleSuffixStats {
   /** Snapshots installed that spanned more than one chunk. */
   chunkedSnapshots: number
   /** Snapshots restored while the peer's previous Ready was still being handled. */
@@ -21,6 +22,12 @@ export interface SimStats {
   preferredOutgoing: number
   /** Leaders that took office as an outgoing voter of a joint configuration. */
   outgoingLeaders: number
+  /**
+   * Reads served that carried the context of another peer's read answered only after they began,
+   * with a write acknowledged in between (issue 17's merged read contexts; read-clashes.ts).
+   * Raft-only loop: real peers' contexts carry a per-run nonce and never clash.
+   */
+  clashingReads: number
 }
 
 export function countDelivery(
@@ -51,6 +58,8 @@ export function emptyStats(): SimStats {
     replayedAppends: 0,
     preferredOutgoing: 0,
     outgoingLeaders: 0,
+    clashingReads: 0,
+    ...emptyStaleSuffixStats(),
   }
 }
 

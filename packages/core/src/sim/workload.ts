@@ -4,6 +4,7 @@ import { readKey } from '../raft/read-only.js'
 import type { Cluster, SimPeer } from './cluster.js'
 import { encodeKvWrite } from './kv.js'
 import type { Operation } from './linearizability.js'
+import { ReadClashes } from './read-clashes.js'
 import type { Rng } from './rng.js'
 
 /** A bounded-staleness read: checked against the acknowledged writes and the virtual clock. */
@@ -39,16 +40,34 @@ export class Workload {
   private nextOpId = 1
   private cachedLeader: string | null = null
   private running = true
+  /** Other peers' reads may carry the same context: the dangerous case is counted. */
+  readonly clashes = new ReadClashes()
 
   constructor(
     private readonly cluster: Cluster,
     private readonly rng: Rng,
     private readonly clients: number,
+    /** Every this many ms, each peer's read numbering jumps to the highest (0: never). */
+    private readonly alignReadsMs = 0,
   ) {}
 
   start(): void {
     for (let c = 0; c < this.clients; c++)
       this.cluster.at(this.cluster.now + this.rng.next() * 20, () => this.next(c))
+    if (this.alignReadsMs > 0) this.cluster.at(this.cluster.now + this.alignReadsMs, () => this.alignReads())
+  }
+
+  /**
+   * Each peer's next read numbers on from the highest number any peer used: still increasing at
+   * each peer (no reply to an earlier read matches a later one), but the next reads of different
+   * peers carry the same contexts.
+   */
+  private alignReads(): void {
+    if (!this.running) return
+    const peers = [...this.cluster.peers.values()]
+    const top = Math.max(...peers.map((p) => p.readSeq))
+    for (const p of peers) p.readSeq = top
+    this.cluster.at(this.cluster.now + this.alignReadsMs, () => this.alignReads())
   }
 
   stop(): void {
@@ -109,6 +128,7 @@ export class Workload {
       if (finished || peer.gen !== gen) return
       finished = true
       op.ret = this.cluster.now
+      this.clashes.writeAcknowledged(op.ret)
       this.ackedWrites.push({ key, index, ret: op.ret })
       peer.writeWaiters.delete(value)
       done()
@@ -147,15 +167,23 @@ export class Workload {
     let finished = false
     const gen = peer.gen
     const node = peer.node
+    const tracked = this.clashes.issue(ctxKey, peer.id, call)
+    const finish = () => {
+      finished = true
+      this.clashes.close(ctxKey, tracked)
+    }
     peer.readWaiters.set(ctxKey, (index, lease) => {
       peer.readWaiters.delete(ctxKey)
+      tracked.answeredAt = this.cluster.now
       if (lease) this.readsByKind.underLease++
       peer.applyWaiters.push({
         index,
         fn: () => {
           if (finished || peer.gen !== gen) return
-          finished = true
-          const v = peer.kv.get(key)
+          finish()
+          tracked.served = true
+          // As of the index returned: a read answered at an index older than its own shows.
+          const v = peer.kv.getAt(key, index)
           this.history.push({
             id: this.nextOpId++,
             key,
@@ -173,7 +201,7 @@ export class Workload {
     node.readIndex(ctx, { lease: kind === 'lease' })
     this.cluster.at(this.cluster.now + OP_TIMEOUT_MS, () => {
       if (finished) return
-      finished = true // a read that never answered has no effect: leave it out
+      finish() // a read that never answered has no effect: leave it out
       peer.readWaiters.delete(ctxKey)
       done()
     })

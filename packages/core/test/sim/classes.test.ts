@@ -4,7 +4,7 @@ import { emptyStats, type SimStats } from '../../src/sim/stats.js'
 
 /** Runs seeds 1..n of one pinned profile; every one must be clean. Returns the summed stats. */
 function runProfile(profile: string, n: number): SimStats & { shapes: string[] } {
-  const total: SimStats = emptyStats()
+  const total = emptyStats()
   const shapes: string[] = []
   for (let seed = 1; seed <= n; seed++) {
     const r = runSeed(seed, { profile })
@@ -52,6 +52,14 @@ describe('the simulator reaches the situations its profiles are for', () => {
       }
       expect(elected, `seed ${seed}`).toBe(true)
     }
+  })
+
+  it("staleAppends: appends reach followers holding a deposed leader's suffix, never accepted over it (9a's precondition)", () => {
+    const s = runProfile('staleAppends', 6)
+    expect(s.appendsToStaleSuffix).toBeGreaterThan(0)
+    expect(s.appendsOverLongerLog).toBeGreaterThan(0)
+    expect(s.staleSuffixUnchecked).toBe(0)
+    expect(s.staleSuffixAppends).toBe(0)
   })
 
   it('draws election timeouts up to 30 ticks', () => {

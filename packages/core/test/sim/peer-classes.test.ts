@@ -46,6 +46,18 @@ describe('the peer world reaches the situations its profiles are for', () => {
   )
 
   it(
+    "figure8: appends reach followers holding a deposed leader's suffix, never accepted over it (9a's precondition)",
+    async () => {
+      const s = await runProfile('figure8', 3)
+      expect(s.appendsToStaleSuffix).toBeGreaterThan(0)
+      expect(s.appendsOverLongerLog).toBeGreaterThan(0)
+      expect(s.staleSuffixUnchecked).toBe(0)
+      expect(s.staleSuffixAppends).toBe(0)
+    },
+    SLOW,
+  )
+
+  it(
     'leaseEdge: election timeouts up to 30 ticks with clocks at the drift bound',
     async () => {
       const { shapes } = await runProfile('leaseEdge', 3)
