@@ -7,6 +7,7 @@ import { DRIVERS, type RunOptions, type SeedReport } from './seed-runner.js'
  * npm run sim -- --seed S --trace          replays one seed and prints its events
  * npm run sim -- --seeds N --fault doubleVote        runs with a deliberately broken rule
  * npm run sim -- --driver raft --seeds N   the Raft-only loop (run-seed.ts): a fast core check
+ * npm run sim -- --seeds N --show NAME     also names each seed whose situation counter NAME is not 0
  */
 declare const process: { argv: string[]; exit(code: number): never; stdout: { write(s: string): void } }
 
@@ -22,6 +23,7 @@ if (!run) {
   process.exit(2)
 }
 const trace = args.includes('--trace')
+const show = flag('show')
 const faultName = flag('fault')
 const shape = flag('shape')
 const options: RunOptions = {
@@ -59,6 +61,8 @@ async function main(): Promise<never> {
     for (const [k, n] of Object.entries(r.reads)) reads[k] = (reads[k] ?? 0) + n
     for (const [k, n] of Object.entries(r.stats ?? {})) situations[k] = (situations[k] ?? 0) + n
     if (trace) for (const line of r.trace) console.log(line)
+    const shown = show ? r.stats?.[show as keyof typeof r.stats] : undefined
+    if (shown) console.log(`seed ${r.seed} (${r.shape}): ${show} ${shown}`)
     if (r.violations.length > 0) {
       violations++
       console.log(`seed ${r.seed} (${r.shape}): ${r.violations.length} violation(s)`)
