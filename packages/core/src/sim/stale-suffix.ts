@@ -101,8 +101,12 @@ export class StaleSuffixCounter {
   private firstDifference(follower: Raft, term: number, from: number, last: number): number | undefined {
     const copy = this.leaderLogs.get(term)
     if (!copy) return undefined
-    for (let i = Math.min(last, copy.first + copy.terms.length - 1); i > from; i--) {
-      const theirs = i >= copy.first ? copy.terms[i - copy.first] : this.committedTerms.get(i)
+    const end = copy.first + copy.terms.length - 1
+    for (let i = last; i > from; i--) {
+      // The copy may lag its leader by the entries of the step in progress: past its end the
+      // leader's log holds only entries of its own term (it held everything older when first seen).
+      const theirs =
+        i > end ? term : i >= copy.first ? copy.terms[i - copy.first] : this.committedTerms.get(i)
       if (theirs === undefined) return undefined
       if (follower.log.termOrUndefined(i) === theirs) return i + 1
     }
