@@ -23,6 +23,8 @@ export interface NetworkFaults {
   duplicate: number
   /** Chance that an append is delivered once more, much later (a stale duplicate). */
   replay?: number
+  /** Chance that a leader's heartbeat goes out with its Figure 2 twin (paper-heartbeat.ts). */
+  paperHeartbeat?: number
   minDelay: number
   maxDelay: number
 }

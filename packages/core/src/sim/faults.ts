@@ -54,6 +54,8 @@ interface Profile {
   snapshotEvery?: [number, number]
   /** Chance that an append is delivered again much later. */
   replay?: number
+  /** Chance per heartbeat that the leader also sends Raft's Figure 2 form of it. */
+  paperHeartbeat?: number
   /** Bytes per append: small values send one entry per append. */
   maxSizePerMsg?: number
   /** Election timeouts to draw from (default: run-seed's range). */
@@ -151,6 +153,10 @@ export const PINNED_PROFILES: Record<string, Profile> = {
     electionTicks: [30],
     maxDelays: [1],
   },
+  // staleAppends, with leaders that also send the heartbeat of Raft's Figure 2: an empty append
+  // at the follower's next index carrying the whole commit index. Over a stale suffix it is
+  // accepted, and only the follower's cap at the append's last entry keeps the suffix uncommitted.
+  paperHeartbeats: { ...PROFILES.staleAppends, paperHeartbeat: 0.5 },
 }
 
 /**
@@ -274,6 +280,7 @@ export function scheduleFaults<P extends FaultPeer>(
     minDelay: 0.5,
     maxDelay: rng.pick(profile.maxDelays ?? [2, 5, 15, 40]),
     replay: profile.replay ?? 0,
+    paperHeartbeat: profile.paperHeartbeat ?? 0,
   }
   const persistCrash = profile.persistCrash ?? 0
   if (persistCrash > 0) {

@@ -112,6 +112,7 @@ export class PeerWorld implements Scheduler, FaultWorld<WorldPeer>, CheckedWorld
       (id) => this.peers.get(id)?.slow ?? 0,
       (id) => this.peers.get(id)?.gen ?? 0,
     )
+    this.network.raftOf = (id) => this.peers.get(id)?.node?.raft
     const electionMs = opts.tickMs * opts.electionTicks
     this.network.onDeliver = (m, sentAt, sentGen) => {
       const to = this.peers.get(m.to)

@@ -1,7 +1,9 @@
 import { decodeMessage, encodeMessage } from '../codec/message-codec.js'
 import { type Message, MessageType, type PeerId } from '../raft/messages.js'
+import type { Raft } from '../raft/raft.js'
 import type { PeerEvent, Transport } from '../transport/transport.js'
 import { type DelayRule, extraDelay, LinkBlocks, type NetworkFaults } from './fault-world.js'
+import { paperHeartbeat } from './paper-heartbeat.js'
 import type { Rng } from './rng.js'
 import type { Scheduler } from './sim-storage.js'
 
@@ -23,6 +25,8 @@ export class SimNetwork {
   /** Peers whose process is paused: their traffic in both directions waits for the resume. */
   private readonly paused = new Map<PeerId, (() => void)[]>()
   sent = 0
+  /** The running Raft of a peer, for the heartbeats of Raft's Figure 2 (paper-heartbeat.ts). */
+  raftOf: ((id: PeerId) => Raft | undefined) | null = null
 
   constructor(
     private readonly sched: Scheduler,
@@ -64,6 +68,11 @@ export class SimNetwork {
     }
     this.sent++
     const f = this.faults
+    if (f.paperHeartbeat && m.type === MessageType.Heartbeat && this.rng.chance(f.paperHeartbeat)) {
+      const raft = this.raftOf?.(m.from)
+      const twin = raft && paperHeartbeat(raft, m)
+      if (twin) this.send(twin)
+    }
     if (this.blocked.has(`${m.from}>${m.to}`) || this.rng.chance(f.drop)) return
     const bytes = encodeMessage(m)
     const now = this.sched.now
