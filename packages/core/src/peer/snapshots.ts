@@ -38,6 +38,11 @@ export interface SnapshotState {
   receiving: ByteGauge
   /** Chunk bytes read from storage and not yet handed to the transport. */
   sending: ByteGauge
+  /**
+   * Targets with a chunk read in flight, each with the newest request that came meanwhile:
+   * Raft resends a stalled chunk, and overlapping reads would each hold one.
+   */
+  reading: Map<string, Message | null>
 }
 
 export function snapshotState(index: number, bytes: number): SnapshotState {
@@ -48,6 +53,7 @@ export function snapshotState(index: number, bytes: number): SnapshotState {
     incoming: null,
     receiving: new ByteGauge(),
     sending: new ByteGauge(),
+    reading: new Map(),
   }
 }
 
@@ -118,10 +124,30 @@ export async function restoreState(sm: StateMachine, storage: Storage, index: nu
 }
 
 /**
- * Sends a chunk request from Raft with its bytes read from storage. A request for a snapshot
- * that storage no longer holds is dropped: the leader resends from the current one.
+ * Sends a chunk request from Raft with its bytes read from storage, one read at a time per
+ * target: a request that comes while one is read waits, and only the newest waits. A request
+ * for a snapshot that storage no longer holds is dropped: the leader resends from the current one.
  */
 export async function sendChunk(d: PeerDriver, m: Message): Promise<void> {
+  const reading = d.snapshot.reading
+  if (reading.has(m.to)) {
+    reading.set(m.to, m)
+    return
+  }
+  reading.set(m.to, null)
+  let next: Message | null | undefined = m
+  try {
+    while (next) {
+      await readAndSend(d, next)
+      next = reading.get(m.to)
+      reading.set(m.to, null)
+    }
+  } finally {
+    reading.delete(m.to)
+  }
+}
+
+async function readAndSend(d: PeerDriver, m: Message): Promise<void> {
   const c = m.snapshot!
   const length = c.length ?? 0
   d.snapshot.sending.add(length)
