@@ -15,6 +15,8 @@ export interface RaftFaults {
   leaseAfterStepDown?: boolean
   /** Answer bounded-staleness reads from the local commit index, without a leader's proof. */
   unprovenStaleRead?: boolean
+  /** A follower takes the leader's commit index up to its own last entry, not the append's (9a). */
+  uncappedFollowerCommit?: boolean
 }
 
 export interface RaftConfig {

@@ -108,6 +108,7 @@ export function handleAppend(r: Raft, m: Message): void {
   }
   const lastNew = r.log.maybeAppend(index, m.logTerm ?? 0, m.commit ?? 0, m.entries ?? [])
   if (lastNew !== undefined) {
+    if (r.faults.uncappedFollowerCommit) uncappedCommit(r, m.commit ?? 0)
     r.send({ type: MessageType.AppResp, to: m.from, index: lastNew })
     return
   }
@@ -213,4 +214,12 @@ export function handleReadIndexResp(r: Raft, m: Message): void {
   // A reply to a probe we no longer know (a previous run's, or one we gave up on) proves nothing.
   if (isOwnProbe(r, ctx)) return
   r.readStates.push({ index: m.index ?? 0, context: ctx, lease: m.reject === false })
+}
+
+/** Broken rule: entries past the append's last one may not be the leader's. */
+function uncappedCommit(r: Raft, leaderCommit: number): void {
+  const to = Math.min(leaderCommit, r.log.lastIndex())
+  if (to <= r.log.committed) return
+  r.faultHits++
+  r.log.commitTo(to)
 }

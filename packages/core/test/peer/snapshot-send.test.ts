@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import type { PeerDriver } from '../../src/peer/driver.js'
 import { sendChunk, snapshotState } from '../../src/peer/snapshots.js'
-import { type Message, MessageType } from '../../src/raft/messages.js'
+import { type Message, MessageType, type SnapshotMeta } from '../../src/raft/messages.js'
 
 const CHUNK = 4096
-const META = { index: 5, term: 2, conf: { voters: ['a', 'b', 'c'], learners: [], witnesses: [] } }
+const tick = () => new Promise<void>((r) => setTimeout(r, 0))
+const META: SnapshotMeta = {
+  index: 5,
+  term: 2,
+  conf: {
+    voters: ['a', 'b', 'c'],
+    outgoing: [],
+    learners: [],
+    learnersNext: [],
+    witnesses: [],
+    autoLeave: false,
+  },
+}
 
 /** A leader's driver whose storage holds a snapshot of three chunks, read only when released. */
 function leaderDriver() {
@@ -48,13 +60,12 @@ function leaderDriver() {
   const releaseAll = async () => {
     while (pending.length > 0) {
       pending.shift()!()
-      await new Promise((r) => setTimeout(r, 0))
+      await tick()
     }
   }
   return { d, request, releaseAll, sent, reads }
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0))
 const offsetsTo = (sent: Message[], to: string) =>
   sent.filter((m) => m.to === to).map((m) => m.snapshot!.offset)
 

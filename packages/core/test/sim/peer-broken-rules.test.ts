@@ -16,7 +16,7 @@ async function firstViolation(fault: Fault, maxSeeds: number, options: PeerSeedO
 
 const SLOW = 120_000
 
-// Every built-in broken rule, four of Raft's and two of the driver's, is caught by the simulator
+// Every built-in broken rule, five of Raft's and two of the driver's, is caught by the simulator
 // driving real openPeer instances, within a few seeds of a pinned shape and profile.
 describe('each broken rule is caught by the simulator driving openPeer', () => {
   it(
@@ -73,6 +73,18 @@ describe('each broken rule is caught by the simulator driving openPeer', () => {
     async () => {
       const r = await firstViolation('readFromRaftApplied', 10, { shape: 2, profile: 'snapshots' })
       expect(r?.violations.join('\n')).toMatch(/read index|minIndex|linearizability|bounded-staleness/)
+    },
+    SLOW,
+  )
+
+  it(
+    "uncappedFollowerCommit: committing past an append's last entry commits a stale suffix (Figure 2 heartbeats)",
+    async () => {
+      const r = await firstViolation('uncappedFollowerCommit', 20, { profile: 'paperHeartbeats' })
+      expect(r?.violations.join('\n')).toMatch(/committed entry|state machine safety/)
+      const clean = await runPeerSeed(r!.seed, { profile: 'paperHeartbeats' })
+      expect(clean.violations).toEqual([])
+      expect(clean.stats?.staleSuffixUnsafeCommit).toBeGreaterThan(0)
     },
     SLOW,
   )

@@ -62,4 +62,13 @@ describe('the checkers can fail: each deliberately broken rule is caught', () =>
     const r = firstViolation('commitPreviousTerm', 1500, { shape: 0, profile: 'persistCrash' })
     expect(r?.violations.join('\n')).toMatch(/leader completeness|committed entry/)
   })
+
+  it("a follower committing past an append's last entry commits a stale suffix (Raft's Figure 2 heartbeats)", () => {
+    const r = firstViolation('uncappedFollowerCommit', 20, { profile: 'paperHeartbeats' })
+    expect(r?.violations.join('\n')).toMatch(/committed entry|state machine safety/)
+    // The same seed without the broken rule: the situation arises and the follower's cap holds.
+    const clean = runSeed(r!.seed, { profile: 'paperHeartbeats' })
+    expect(clean.violations).toEqual([])
+    expect(clean.stats?.staleSuffixUnsafeCommit).toBeGreaterThan(0)
+  })
 })
