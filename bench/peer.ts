@@ -8,7 +8,7 @@ import { peerInternals } from '../packages/core/src/peer/internals.js'
 import { mixture } from './_vector-data.js'
 
 /**
- * npm run bench -- peer [--vectors N]
+ * npm run bench -- peer [--vectors N] [--only ingest]
  * The peer driver against bare usearch, in one process (storage-fs in a temporary folder, the
  * native engine):
  * - replicated ingest of 128-d vectors upserted in batches of 100 (4 batches in flight), until
@@ -20,7 +20,10 @@ import { mixture } from './_vector-data.js'
  *   directly (the same index, no peer in between).
  */
 const args = process.argv.slice(2)
-const N = Number(args[args.indexOf('--vectors') + 1] || 20_000)
+const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
+const N = Number(flag('--vectors') ?? 20_000)
+// `--only ingest` runs the ingest figures alone (to iterate on them); the default runs everything.
+const ONLY = flag('--only')
 const D = 128
 const BATCH = 100
 const IN_FLIGHT = 4
@@ -215,6 +218,20 @@ console.log(`bare usearch ingest: ${ingest_per_s_bare.toFixed(0)} vectors/s`)
 
 const ingest_per_s_3 = N / (await workerGroup(3, 0)).seconds
 const ingest_per_s_2w = N / (await workerGroup(2, 1)).seconds
+if (ONLY === 'ingest') {
+  const ratio = (x: number) => Number((x / ingest_per_s_bare).toFixed(3))
+  console.log(
+    JSON.stringify({
+      vectors: N,
+      ingest_per_s_3: Math.round(ingest_per_s_3),
+      ingest_per_s_2w: Math.round(ingest_per_s_2w),
+      ingest_per_s_bare: Math.round(ingest_per_s_bare),
+      ratio_ingest_3: ratio(ingest_per_s_3),
+      ratio_ingest_2w: ratio(ingest_per_s_2w),
+    }),
+  )
+  process.exit(0)
+}
 const three = await group(3, 0)
 await three.leader.createCollection('v', { dimensions: D, metric: 'cos' })
 let loaded = 0
