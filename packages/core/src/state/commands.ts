@@ -44,7 +44,11 @@ export type Command = (
 export type CommandOp = Command['op']
 
 // Vectors travel as raw little-endian f32 bytes: compact, and exact bit for bit.
+const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f
+
 function vectorToBytes(v: Float32Array): Uint8Array {
+  // On a little-endian machine the vector's memory is the wire form: the encoder copies it.
+  if (LITTLE_ENDIAN) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
   const out = new Uint8Array(v.length * 4)
   const view = new DataView(out.buffer)
   for (let i = 0; i < v.length; i++) view.setFloat32(i * 4, v[i], true)
@@ -54,8 +58,13 @@ function vectorToBytes(v: Float32Array): Uint8Array {
 function bytesToVector(b: Uint8Array, field: string): Float32Array {
   if (!(b instanceof Uint8Array) || b.length % 4 !== 0)
     throw new InvalidCommandError(field, 'vector must be a byte string of f32 values')
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
   const out = new Float32Array(b.length / 4)
+  // One copy of the bytes (NaN payloads included) where the machine's order is the wire's.
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(out.buffer).set(b)
+    return out
+  }
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true)
   return out
 }

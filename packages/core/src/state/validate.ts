@@ -15,7 +15,7 @@ import {
   UnknownIdError,
 } from './errors.js'
 import type { Limits } from './limits.js'
-import { checkPlainValue, checkText } from './values.js'
+import { checkPlainValue, checkText, utf8Length } from './values.js'
 
 /** What validation needs to know about the current state. */
 export interface StateView {
@@ -26,7 +26,6 @@ export interface StateView {
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/
 const METRICS = ['cos', 'ip', 'l2sq']
 const QUANTIZATIONS = ['f32', 'f16', 'i8']
-const utf8 = new TextEncoder()
 
 /**
  * Largest component magnitude per storage type: f16 turns anything past 65504 into Infinity;
@@ -95,7 +94,7 @@ export function validateSession(session: unknown, limits: Limits): void {
   if (typeof s.client !== 'string' || s.client.length === 0)
     throw new InvalidCommandError('session.client', 'must be a non-empty string')
   checkText('session.client', s.client)
-  const bytes = utf8.encode(s.client).length
+  const bytes = utf8Length(s.client)
   if (bytes > limits.maxClientIdBytes)
     throw new InvalidCommandError(
       'session.client',
@@ -175,7 +174,7 @@ export function checkId(field: string, id: unknown, limits: Limits): void {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidIdError(field, 'must be a non-empty string')
   // A lone surrogate decodes as U+FFFD: two such ids would collide on every replica.
   checkText(field, id)
-  const bytes = utf8.encode(id).length
+  const bytes = utf8Length(id)
   if (bytes > limits.maxIdBytes)
     throw new InvalidIdError(field, `is ${bytes} bytes; the limit is ${limits.maxIdBytes}`)
 }

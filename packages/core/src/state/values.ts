@@ -69,6 +69,13 @@ export function samePlain(a: unknown, b: unknown): boolean {
 
 function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
   if (a.byteLength !== b.byteLength) return false
+  // Word by word where both are aligned (a vector is): the same verdict, a quarter of the steps.
+  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0 && a.byteLength % 4 === 0) {
+    const x = new Int32Array(a.buffer, a.byteOffset, a.byteLength / 4)
+    const y = new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4)
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false
+    return true
+  }
   const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
   const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false
@@ -96,6 +103,25 @@ export function isWellFormed(s: string): boolean {
     i++
   }
   return true
+}
+
+/** Bytes of `s` in UTF-8, as TextEncoder counts them (a lone surrogate as U+FFFD), without encoding it. */
+export function utf8Length(s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) n += 1
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const next = s.charCodeAt(i + 1)
+      // A pair: 2 code units, 4 bytes; a lone high surrogate is U+FFFD, 3 bytes.
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        n += 2
+        i++
+      } else n += 2
+    } else n += 2
+  }
+  return n
 }
 
 function describe(v: unknown): string {
