@@ -1,3 +1,5 @@
+// Node 20 lacks Promise.withResolvers and WebSocket, which libp2p 3 needs (installed only where missing).
+import '../packages/transport-libp2p/src/node/shims.js'
 import type { GateStats } from '@flotilla/transport-libp2p/browser'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'

@@ -60,7 +60,7 @@ export interface TabPeer {
 /**
  * Opens this tab's peer: its identity and IndexedDB storage, libp2p through the relay, the
  * Raft transport behind an offline switch, then `openPeer`. A tab with empty storage either
- * founds the group (the rendezvous says none exists) or asks the leader to add it.
+ * founds the group (the rendezvous says none exists) or waits there for the leader to add it.
  */
 export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
   const { config, log } = options
