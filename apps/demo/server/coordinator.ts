@@ -18,22 +18,30 @@ interface CoordinatorState {
   founder: string | null
   founded: boolean
   claimedAt: number
-  /** Tabs that said hello, newest last: where a new tab asks to join. */
-  peers: string[]
 }
 
 /** A founder that has not finished within this long gives its claim up. */
 const CLAIM_MS = 30_000
-const MAX_PEERS = 64
+/** A joiner asks every second while it waits; one silent for this long has gone. */
+export const WAIT_MS = 5_000
+const MAX_WAITING = 64
 
 /**
  * The demo's rendezvous, served next to the app. Tabs learn the relay from it, and it settles
- * one question Raft cannot: which tab founds the group (with the witness) when none exists.
- * Everything else (joining, leaving, electing) happens between the peers.
+ * what Raft cannot: which tab founds the group (with the witness) when none exists, and which
+ * tabs wait to be added. Member tabs refuse connections from non-members (see the README, "Who
+ * may connect"), so a joiner cannot ask a member itself: it says here that it waits, and the
+ * leader tab reads the list and adds it. Everything else (leaving, electing) happens between
+ * the peers.
  */
 export function createCoordinator(config: DemoConfig, stateFile?: string) {
-  let state: CoordinatorState = { founder: null, founded: false, claimedAt: 0, peers: [] }
-  if (stateFile && existsSync(stateFile)) state = { ...state, ...JSON.parse(readFileSync(stateFile, 'utf8')) }
+  let state: CoordinatorState = { founder: null, founded: false, claimedAt: 0 }
+  if (stateFile && existsSync(stateFile)) {
+    const { founder, founded, claimedAt } = { ...state, ...JSON.parse(readFileSync(stateFile, 'utf8')) }
+    state = { founder, founded, claimedAt }
+  }
+  /** Tabs waiting to be added and when each last asked (not saved: a joiner keeps asking). */
+  const waiting = new Map<string, number>()
   const save = () => {
     if (!stateFile) return
     writeFileSync(`${stateFile}.tmp`, JSON.stringify(state))
@@ -41,18 +49,32 @@ export function createCoordinator(config: DemoConfig, stateFile?: string) {
   }
 
   /** `fresh`: the tab has empty storage, so it may found the group if none exists. */
-  function hello(id: string, fresh: boolean): { founder: boolean; peers: string[] } {
+  function hello(id: string, fresh: boolean): { founder: boolean } {
     const now = Date.now()
     const expired = !state.founded && now - state.claimedAt > CLAIM_MS
     if (fresh && (state.founder === null || (expired && state.founder !== id))) {
       state.founder = id
       state.founded = false
       state.claimedAt = now
+      save()
     }
-    const peers = state.peers.filter((p) => p !== id).reverse()
-    state.peers = [...state.peers.filter((p) => p !== id), id].slice(-MAX_PEERS)
-    save()
-    return { founder: state.founder === id && !state.founded, peers }
+    return { founder: state.founder === id && !state.founded }
+  }
+
+  /** A tab with empty storage waits to be added (it asks again every second until it is). */
+  function wait(id: string): void {
+    waiting.set(id, Date.now()) // an id asking again keeps its place
+    for (const old of waiting.keys()) {
+      if (waiting.size <= MAX_WAITING) break
+      waiting.delete(old)
+    }
+  }
+
+  /** The tabs that asked within WAIT_MS, longest waiting first: the leader adds them. */
+  function joiners(): string[] {
+    const now = Date.now()
+    for (const [id, at] of waiting) if (now - at > WAIT_MS) waiting.delete(id)
+    return [...waiting.keys()]
   }
 
   function founded(id: string): void {
@@ -81,20 +103,23 @@ export function createCoordinator(config: DemoConfig, stateFile?: string) {
     if (!path.startsWith('/flotilla/')) return next()
     try {
       if (req.method === 'GET' && path === '/flotilla/config.json') return send(res, 200, config)
-      if (req.method === 'POST' && (path === '/flotilla/hello' || path === '/flotilla/founded')) {
+      if (req.method === 'GET' && path === '/flotilla/joiners') return send(res, 200, { ids: joiners() })
+      if (
+        req.method === 'POST' &&
+        ['/flotilla/hello', '/flotilla/founded', '/flotilla/wait'].includes(path)
+      ) {
         const { id, fresh } = await readJson(req)
         if (typeof id !== 'string' || id.length === 0 || id.length > 128)
           return send(res, 400, { code: 'ERR_INVALID', field: 'id' })
-        if (path === '/flotilla/founded') {
-          founded(id)
-          return send(res, 200, {})
-        }
-        return send(res, 200, hello(id, fresh === true))
+        if (path === '/flotilla/founded') founded(id)
+        else if (path === '/flotilla/wait') wait(id)
+        else return send(res, 200, hello(id, fresh === true))
+        return send(res, 200, {})
       }
       send(res, 404, { code: 'ERR_NOT_FOUND' })
     } catch (err) {
       send(res, 400, { code: 'ERR_INVALID', message: (err as Error).message })
     }
   }
-  return { middleware, hello, founded }
+  return { middleware, hello, founded, wait, joiners }
 }

@@ -1,4 +1,5 @@
 import type { Consistency, Hit, PeerMetrics, PeerStatus } from '@flotilla/core'
+import type { GateStats } from '@flotilla/transport-libp2p/browser'
 import type { Embedder } from './embedder.js'
 import type { DemoEvent, EventLog } from './event-log.js'
 import { COLLECTION, type TabPeer } from './peer/tab-peer.js'
@@ -74,6 +75,8 @@ export interface DemoApi {
   setOffline(offline: boolean): Promise<void>
   isOffline(): Promise<boolean>
   embedderName(): Promise<string>
+  /** What this tab's membership gate refused (connections from non-members, by kind). */
+  gateStats(): Promise<GateStats>
 }
 
 const served = (r: Served): Served => ({
@@ -140,5 +143,6 @@ export function localApi(tab: TabPeer, embedder: Embedder, log: EventLog): DemoA
     },
     isOffline: async () => tab.gate.offline,
     embedderName: async () => embedder.name,
+    gateStats: async () => tab.membership.stats(),
   }
 }

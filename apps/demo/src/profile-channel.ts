@@ -72,6 +72,7 @@ export function channelApi(): DemoApi & { close(): void } {
     setOffline: call('setOffline'),
     isOffline: call('isOffline'),
     embedderName: call('embedderName'),
+    gateStats: call('gateStats'),
     close: () => channel.close(),
   }
 }

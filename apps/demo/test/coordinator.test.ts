@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createCoordinator } from '../server/coordinator.js'
+import { createCoordinator, WAIT_MS } from '../server/coordinator.js'
 
 const config = {
   relay: '/ip4/127.0.0.1/tcp/1/ws/p2p/R',
@@ -14,11 +14,11 @@ const config = {
 describe('the rendezvous', () => {
   afterEach(() => vi.useRealTimers())
 
-  it('lets exactly one fresh tab found the group, and lists the others newest first', () => {
+  it('lets exactly one fresh tab found the group', () => {
     const c = createCoordinator(config)
-    expect(c.hello('a', true)).toEqual({ founder: true, peers: [] })
-    expect(c.hello('b', true)).toEqual({ founder: false, peers: ['a'] })
-    expect(c.hello('c', true)).toEqual({ founder: false, peers: ['b', 'a'] })
+    expect(c.hello('a', true)).toEqual({ founder: true })
+    expect(c.hello('b', true)).toEqual({ founder: false })
+    expect(c.hello('c', true)).toEqual({ founder: false })
     c.founded('a')
     expect(c.hello('d', true).founder).toBe(false)
   })
@@ -41,6 +41,19 @@ describe('the rendezvous', () => {
     expect(c.hello('a', true).founder).toBe(false)
   })
 
+  it('lists the tabs waiting to be added, longest waiting first, until they stop asking', () => {
+    vi.useFakeTimers()
+    const c = createCoordinator(config)
+    c.wait('a')
+    vi.advanceTimersByTime(1000)
+    c.wait('b')
+    c.wait('a') // asks again: still first, it has waited longest
+    expect(c.joiners()).toEqual(['a', 'b'])
+    vi.advanceTimersByTime(WAIT_MS + 1)
+    c.wait('b')
+    expect(c.joiners()).toEqual(['b'])
+  })
+
   it('keeps its state across restarts in its state file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rendezvous-'))
     try {
@@ -49,7 +62,7 @@ describe('the rendezvous', () => {
       first.hello('a', true)
       first.founded('a')
       const again = createCoordinator(config, file)
-      expect(again.hello('b', true)).toEqual({ founder: false, peers: ['a'] })
+      expect(again.hello('b', true)).toEqual({ founder: false })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -7,6 +7,7 @@ import { openFsStorage } from '@flotilla/storage-fs'
 import {
   createLibp2pTransport,
   fileKeyStore,
+  followMembership,
   loadOrCreateIdentity,
   nodePeer,
 } from '@flotilla/transport-libp2p/node'
@@ -24,7 +25,7 @@ import { logPeerEvents } from './log.js'
 import { PeerMetricsRegistry } from './metrics.js'
 import { AddressBook, splitPeerAddr } from './p2p/address-book.js'
 import { GroupAdmin } from './p2p/admin.js'
-import { ADMISSION_TTL_MS, createGate, followMembership, serveTabAdmission } from './p2p/gate.js'
+import { ADMISSION_TTL_MS, createGate, serveTabAdmission } from './p2p/gate.js'
 import { joinGroup } from './p2p/join.js'
 
 export interface RunningPeer {

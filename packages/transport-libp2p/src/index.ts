@@ -6,6 +6,7 @@ export {
 } from './admission.js'
 export { type DialRetryOptions, dialWithRetry } from './dial.js'
 export { FrameError, TransportError } from './errors.js'
+export { type FollowMembershipOptions, followMembership } from './follow-membership.js'
 export { encodeFrame, FrameDecoder } from './framing.js'
 export { type GateStats, MembershipGate, type MembershipGateOptions, membershipGate } from './gate.js'
 export { type KeyStore, loadOrCreateIdentity, memoryKeyStore } from './identity.js'

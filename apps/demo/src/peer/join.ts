@@ -1,77 +1,53 @@
-import { type Peer, PeerError } from '@flotilla/core'
-import type { Libp2p } from '@libp2p/interface'
-import { multiaddr } from '@multiformats/multiaddr'
+import type { Peer } from '@flotilla/core'
 import type { EventLog } from '../event-log.js'
-import type { DemoConfig } from './rendezvous.js'
-import { request, serve } from './rpc-stream.js'
+import { type DemoConfig, rendezvous } from './rendezvous.js'
 import { short } from './tab-peer.js'
 
-export const JOIN_PROTOCOL = '/flotilla-demo/join/1.0.0'
+const ASK_EVERY_MS = 1000
 
-type JoinAnswer = { ok: true; index: number } | { ok: false; leader: string | null; error?: string }
-
-/** Every tab answers join requests: the leader adds the tab as a voter, others name the leader. */
-export async function serveJoins(node: Libp2p, peer: Peer, log: EventLog): Promise<void> {
-  await serve(node, JOIN_PROTOCOL, async (_body, from): Promise<JoinAnswer> => {
+/**
+ * How a tab joins without ever connecting to a member first: member tabs refuse non-members at
+ * the connection (see the README, "Who may connect"), so the joiner tells the rendezvous it
+ * waits, and the leader tab reads that list and adds it. The joiner's own gate is open until it
+ * learns its first configuration, so the leader (and then the others) can reach it.
+ */
+export function admitJoiners(peer: Peer, config: DemoConfig, log: EventLog): () => void {
+  let adding = false
+  const check = async () => {
     const status = peer.status()
-    if (status.members.some((m) => m.id === from && m.kind === 'voter'))
-      return { ok: true, index: status.commit }
-    if (status.raftRole !== 'leader') return { ok: false, leader: status.leader }
+    if (adding || status.state !== 'running' || status.raftRole !== 'leader') return
+    adding = true
     try {
-      log.add('group', `adding ${short(from)} (it joins as a learner, then votes)`)
-      const { index } = await peer.addMember(from, { as: 'voter', timeoutMs: 20_000 })
-      return { ok: true, index }
+      const { ids } = await rendezvous.joiners()
+      const voters = new Set(status.members.filter((m) => m.kind === 'voter').map((m) => m.id))
+      // One at a time: Raft takes one membership change at a time.
+      const next = ids.find((id) => id !== peer.id && !voters.has(id) && !config.nodeAddrs[id])
+      if (!next) return
+      log.add('group', `adding ${short(next)} (it joins as a learner, then votes)`)
+      await peer.addMember(next, { as: 'voter', timeoutMs: 20_000 })
     } catch (err) {
-      const leader = err instanceof PeerError ? (err.leader ?? null) : null
-      return { ok: false, leader, error: (err as Error).message }
+      log.add('error', `could not add a waiting tab: ${(err as Error).message}`)
+    } finally {
+      adding = false
     }
-  })
+  }
+  const timer = setInterval(() => void check(), ASK_EVERY_MS)
+  return () => clearInterval(timer)
 }
 
 /**
- * A tab with empty storage asks to join: first the leader it heard of, else the tabs the
- * rendezvous knows (newest first), each of which answers or names the leader. It retries
- * until some leader added it.
+ * A tab with empty storage waits to be added: it tells the rendezvous every second until its
+ * own configuration names it a voter (a learner first, while it catches up).
  */
-export async function joinGroup(
-  node: Libp2p,
-  peer: Peer,
-  config: DemoConfig,
-  candidates: string[],
-  log: EventLog,
-): Promise<void> {
-  let leader: string | null = null
-  for (let round = 0; ; round++) {
-    const order: string[] = [
-      ...new Set([leader, ...candidates].filter((c): c is string => !!c && c !== peer.id)),
-    ]
-    for (const to of order) {
-      const answer: JoinAnswer | null = await ask(node, config, to)
-      if (answer?.ok) {
-        log.add('group', `joined the group through ${short(to)} at index ${answer.index}`)
-        return
-      }
-      if (answer?.leader && answer.leader !== to) {
-        leader = answer.leader
-        break
-      }
-    }
-    if (round > 0 && round % 10 === 0) log.add('group', 'still looking for a leader to join through')
-    await new Promise((r) => setTimeout(r, 500))
+export async function joinGroup(peer: Peer, log: EventLog): Promise<void> {
+  const voter = () => peer.status().members.some((m) => m.id === peer.id && m.kind === 'voter')
+  log.add('group', 'waiting for the leader to add this tab')
+  for (let round = 1; !voter(); round++) {
+    if (peer.status().state !== 'running') throw new Error('the peer stopped before it joined')
+    await rendezvous.wait(peer.id).catch(() => {})
+    if (round % 10 === 0) log.add('group', 'still waiting to be added')
+    await new Promise((r) => setTimeout(r, ASK_EVERY_MS))
   }
-}
-
-async function ask(node: Libp2p, config: DemoConfig, to: string): Promise<JoinAnswer | null> {
-  if (config.nodeAddrs[to]) return null // Node peers take no join requests; tabs do
-  try {
-    return await request<JoinAnswer>(
-      node,
-      multiaddr(`${config.relay}/p2p-circuit/webrtc/p2p/${to}`),
-      JOIN_PROTOCOL,
-      {},
-      25_000,
-    )
-  } catch {
-    return null
-  }
+  const { members } = peer.status()
+  log.add('group', `joined the group (${members.length} members)`)
 }

@@ -16,8 +16,11 @@ async function json<T>(path: string, body?: unknown): Promise<T> {
 /** The demo server's rendezvous (server/coordinator.ts). */
 export const rendezvous = {
   config: () => json<DemoConfig>('/flotilla/config.json'),
-  /** Says hello: am I to found the group (only with empty storage), and which tabs to ask to join it. */
-  hello: (id: string, fresh: boolean) =>
-    json<{ founder: boolean; peers: string[] }>('/flotilla/hello', { id, fresh }),
+  /** Says hello: am I to found the group (only with empty storage)? */
+  hello: (id: string, fresh: boolean) => json<{ founder: boolean }>('/flotilla/hello', { id, fresh }),
   founded: (id: string) => json<unknown>('/flotilla/founded', { id }),
+  /** A joiner says it waits to be added (again every second until it is). */
+  wait: (id: string) => json<unknown>('/flotilla/wait', { id }),
+  /** The tabs waiting to be added, longest waiting first (the leader reads it). */
+  joiners: () => json<{ ids: string[] }>('/flotilla/joiners'),
 }

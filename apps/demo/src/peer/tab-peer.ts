@@ -3,8 +3,11 @@ import { openIdbStorage } from '@flotilla/storage-idb'
 import {
   browserPeer,
   createLibp2pTransport,
+  followMembership,
   indexedDbKeyStore,
   loadOrCreateIdentity,
+  type MembershipGate,
+  membershipGate,
 } from '@flotilla/transport-libp2p/browser'
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -13,7 +16,7 @@ import { createLibp2p } from 'libp2p'
 import type { Embedder } from '../embedder.js'
 import type { EventLog } from '../event-log.js'
 import { seedDocuments } from '../seed.js'
-import { joinGroup, serveJoins } from './join.js'
+import { admitJoiners, joinGroup } from './join.js'
 import { leaderView, serveStatus } from './leader-view.js'
 import { keepMembership } from './membership.js'
 import { Mesh } from './mesh.js'
@@ -46,6 +49,8 @@ export interface TabPeer {
   peer: Peer
   node: Libp2p
   gate: OfflineGate
+  /** Who may connect to this tab: the group's members and the Node peers (see the README). */
+  membership: MembershipGate
   mesh: Mesh
   /** The leader's status (for each member's lag), when reachable. */
   leaderView(): Promise<PeerStatus | null>
@@ -55,7 +60,7 @@ export interface TabPeer {
 /**
  * Opens this tab's peer: its identity and IndexedDB storage, libp2p through the relay, the
  * Raft transport behind an offline switch, then `openPeer`. A tab with empty storage either
- * founds the group (the rendezvous says none exists) or asks the leader to add it.
+ * founds the group (the rendezvous says none exists) or waits there for the leader to add it.
  */
 export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
   const { config, log } = options
@@ -69,14 +74,26 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
   const stored = await storage.load()
   const empty = stored.lastIndex === 0 && stored.hardState.term === 0 && stored.snapshot === null
 
+  // Who may connect: members of the group and the Node peers (the relay first of all), refused
+  // otherwise when the encrypted handshake ends or, through the relay, before it starts. Joins
+  // need no exception (join.ts): a joiner is added through the rendezvous, and only its own
+  // gate is open, until it learns its configuration. The stored one applies from openPeer on.
+  const nodePeers = Object.keys(config.nodeAddrs)
+  // Two tabs that dial each other at once hold a relayed and a WebRTC connection each way.
+  const membership = membershipGate({ members: [id, ...nodePeers], maxConnectionsPerPeer: 4 })
+  if (empty) membership.openUntilMembers()
   const node = await createLibp2p(
     browserPeer({
       privateKey,
+      gate: membership,
       ...(config.local ? { iceServers: [], allowInsecureLocalDials: true } : {}),
     }),
   )
   let peer: Peer | undefined
-  const transport = await createLibp2pTransport(node, { isMember: (p) => peer?.isMember(p) ?? true })
+  const transport = await createLibp2pTransport(node, {
+    isMember: (p) => peer?.isMember(p) ?? true,
+    gate: membership,
+  })
   const gate = new OfflineGate(transport)
   const mesh = new Mesh(node, config)
   log.add('network', `peer ${short(id)}: reaching the relay`)
@@ -84,7 +101,6 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
   log.add('network', 'reached the relay; reachable over WebRTC through it')
 
   const hello = await rendezvous.hello(id, empty)
-  const nodePeers = new Set(Object.keys(config.nodeAddrs))
   peer = await openPeer({
     id,
     storage,
@@ -95,7 +111,7 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
     raft: {
       leaseEligible: false,
       priority: TAB_PRIORITY,
-      priorityOf: (p: string) => (nodePeers.has(p) ? 1 : TAB_PRIORITY),
+      priorityOf: (p: string) => (config.nodeAddrs[p] ? 1 : TAB_PRIORITY),
     },
   })
   const running = peer
@@ -105,23 +121,27 @@ export async function startTabPeer(options: TabPeerOptions): Promise<TabPeer> {
       ? `peer ${short(id)} started with empty storage`
       : `peer ${short(id)} recovered from IndexedDB (log up to ${stored.lastIndex})`,
   )
+  const stopFollowing = followMembership(membership, running, { alwaysAllow: nodePeers })
   mesh.track(running)
-  await serveJoins(node, running, log)
   await serveStatus(node, running)
   const stopKeeper = keepMembership(running, node, config, log)
+  const stopAdmitting = admitJoiners(running, config, log)
 
   if (hello.founder) await found(running, options)
-  else if (empty) await joinGroup(node, running, config, hello.peers, log)
+  else if (empty) await joinGroup(running, log)
 
   return {
     id,
     peer: running,
     node,
     gate,
+    membership,
     mesh,
     leaderView: leaderView(node, running, config),
     async close() {
       stopKeeper()
+      stopAdmitting()
+      stopFollowing()
       mesh.stop()
       await running.close().catch(() => {})
       await Promise.resolve(node.stop()).catch(() => {})

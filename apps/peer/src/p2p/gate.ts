@@ -1,5 +1,4 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { Peer } from '@flotilla/core'
 import { type MembershipGate, membershipGate, serveAdmission } from '@flotilla/transport-libp2p/node'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -35,21 +34,6 @@ export function createGate(settings: GateSettings): MembershipGate | null {
   // A joiner cannot tell the leader that will add it from a stranger until it is a member.
   if (!settings.founders) gate.openUntilMembers()
   return gate
-}
-
-/** Keeps the gate's members equal to the group's configuration; returns an unsubscribe. */
-export function followMembership(gate: MembershipGate, peer: Peer): () => void {
-  const sync = (): void => {
-    const ids = peer.status().members.map((m) => m.id)
-    if (ids.length === 0) gate.openUntilMembers()
-    else gate.setMembers([...ids, peer.id])
-  }
-  sync()
-  // A joiner learns its first configuration from a snapshot as well as from entries.
-  const offs = [peer.on('membership', sync), peer.on('snapshot', sync)]
-  return () => {
-    for (const off of offs) off()
-  }
 }
 
 /** A tab's admission token for a relay: HMAC-SHA256 of its PeerId under the group token. */
