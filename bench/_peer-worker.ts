@@ -62,10 +62,12 @@ type Request =
   | { cmd: 'ingest'; vectors: number; dimensions: number; batch: number; inFlight: number }
   | { cmd: 'applied'; index: number }
   | { cmd: 'close' }
+  | { cmd: 'prepare'; vectors: number; dimensions: number }
+  | { cmd: 'busy' }
 
 async function ingest(r: Extract<Request, { cmd: 'ingest' }>): Promise<number> {
   const D = r.dimensions
-  const data = mixture(D, 64, 0.15, 7).sample(r.vectors, 11)
+  const data = vectors(r.vectors, D)
   await peer.createCollection('v', { dimensions: D, metric: 'cos' })
   const docs = peer.collection('v')
   let next = 0
@@ -84,10 +86,30 @@ async function ingest(r: Extract<Request, { cmd: 'ingest' }>): Promise<number> {
   return last
 }
 
+// The vectors are generated before the timed run, as the bare baseline's are.
+let generated: { key: string; data: Float32Array } | undefined
+function vectors(n: number, d: number): Float32Array {
+  const key = `${n}x${d}`
+  if (generated?.key !== key) generated = { key, data: mixture(d, 64, 0.15, 7).sample(n, 11) }
+  return generated.data
+}
+
+// How busy this thread was since `prepare`, and how much of that was applying entries.
+let eluFrom = performance.eventLoopUtilization()
+let applyFrom = 0
+
 parentPort?.on('message', async (req: Request) => {
   try {
     if (req.cmd === 'status') parentPort?.postMessage({ ok: peer.status() })
-    else if (req.cmd === 'ingest') parentPort?.postMessage({ ok: await ingest(req) })
+    else if (req.cmd === 'prepare') {
+      vectors(req.vectors, req.dimensions)
+      eluFrom = performance.eventLoopUtilization()
+      applyFrom = peer.metrics().applySeconds.sum
+      parentPort?.postMessage({ ok: true })
+    } else if (req.cmd === 'busy') {
+      const busy = performance.eventLoopUtilization(eluFrom).utilization
+      parentPort?.postMessage({ ok: { busy, applySeconds: peer.metrics().applySeconds.sum - applyFrom } })
+    } else if (req.cmd === 'ingest') parentPort?.postMessage({ ok: await ingest(req) })
     else if (req.cmd === 'applied') {
       await peer.collection('v').count({ consistency: 'local', minIndex: req.index, timeoutMs: 600_000 })
       parentPort?.postMessage({ ok: true })

@@ -2,19 +2,23 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads'
-import { createIndex, MemoryNetwork, openPeer, type Peer } from '@flotilla/core'
+import { MemoryNetwork, openPeer, type Peer } from '@flotilla/core'
 import { openFsStorage } from '@flotilla/storage-fs'
 import { peerInternals } from '../packages/core/src/peer/internals.js'
+import { bareIngest } from './_bare-ingest.js'
 import { mixture } from './_vector-data.js'
 
 /**
- * npm run bench -- peer [--vectors N] [--only ingest]
+ * npm run bench -- peer [--vectors N] [--rounds R] [--only ingest]
  * The peer driver against bare usearch, in one process (storage-fs in a temporary folder, the
  * native engine):
  * - replicated ingest of 128-d vectors upserted in batches of 100 (4 batches in flight), until
  *   every data replica applied them, for 3 data peers and for 2 data + 1 witness, each peer in a
  *   worker thread (MessagePorts carry the wire codec), so replicas index in parallel as separate
- *   processes would; against bare usearch inserting the same vectors on one thread;
+ *   processes would; against bare usearch inserting the same vectors on one thread. Also bare
+ *   usearch on two threads side by side (`ingest_per_s_bare_2x`, the slower thread's rate): the
+ *   most two replicas could reach on this machine, so `ratio_ingest_2w_of_2x` is what the peer
+ *   itself costs. Rounds interleave every figure and keep the best of each (a shared machine);
  * - 128-byte metadata updates at 1, 16 and 256 in flight on a 3-peer group;
  * - local and bounded-staleness search on a follower against searching its state machine
  *   directly (the same index, no peer in between).
@@ -26,24 +30,35 @@ const N = Number(flag('--vectors') ?? 20_000)
 const ONLY = flag('--only')
 const D = 128
 const BATCH = 100
-const IN_FLIGHT = 4
-const data = mixture(D, 64, 0.15, 7).sample(N, 11)
-const row = (i: number) => data.subarray(i * D, (i + 1) * D)
+const IN_FLIGHT = Number(flag('--in-flight') ?? 4)
+const ROUNDS = Number(flag('--rounds') ?? 3)
+const dataset = mixture(D, 64, 0.15, 7).sample(N, 11)
+const row = (i: number) => dataset.subarray(i * D, (i + 1) * D)
 const RAFT = { tickMs: 50, electionTicks: 20 }
 
-async function bareIngest(): Promise<number> {
-  const index = await createIndex({ dimensions: D, metric: 'cos', engine: 'native' })
-  const started = performance.now()
-  for (let i = 0; i < N; i += BATCH) {
-    const n = Math.min(BATCH, N - i)
-    index.addMany(
-      Array.from({ length: n }, (_, j) => i + j),
-      data.subarray(i * D, (i + n) * D),
-    )
-  }
-  const seconds = (performance.now() - started) / 1000
-  index.free()
-  return N / seconds
+/** Two bare usearch inserts at once, one per worker thread: the slower one's vectors per second. */
+async function bareIngestTwice(): Promise<number> {
+  const workers = [0, 1].map(
+    () =>
+      new Worker(new URL('./_worker-boot.mjs', import.meta.url), {
+        workerData: {
+          entry: new URL('./_bare-worker.ts', import.meta.url).href,
+          setup: { vectors: N, dimensions: D, batch: BATCH },
+        },
+      }),
+  )
+  const next = (w: Worker) =>
+    new Promise<unknown>((resolve, reject) => w.once('message', resolve).once('error', reject))
+  await Promise.all(workers.map(next))
+  const rates = await Promise.all(
+    workers.map((w) => {
+      const done = next(w)
+      w.postMessage('go')
+      return done as Promise<number>
+    }),
+  )
+  await Promise.all(workers.map((w) => w.terminate()))
+  return Math.min(...rates)
 }
 
 interface Group {
@@ -120,6 +135,7 @@ async function workerGroup(data: number, witnesses: number): Promise<{ seconds: 
       if (((await w.call({ cmd: 'status' })) as { raftRole: string }).raftRole === 'leader') leader = w
     await sleep(20)
   }
+  for (const w of workers) await w.call({ cmd: 'prepare', vectors: N, dimensions: D })
   const started = performance.now()
   const last = (await leader.call({
     cmd: 'ingest',
@@ -131,6 +147,14 @@ async function workerGroup(data: number, witnesses: number): Promise<{ seconds: 
   // Every data replica indexes every vector: the run ends when the slowest one has.
   await Promise.all(workers.slice(0, data).map((w) => w.call({ cmd: 'applied', index: last })))
   const seconds = (performance.now() - started) / 1000
+  const busy = []
+  for (const w of workers)
+    busy.push((await w.call({ cmd: 'busy' })) as { busy: number; applySeconds: number })
+  console.log(
+    `  ${data} data + ${witnesses} witness: ${(N / seconds).toFixed(0)} vectors/s in ${seconds.toFixed(2)} s; busy ${busy
+      .map((b, i) => `${ids[i]} ${(b.busy * 100).toFixed(0)}% (applying ${b.applySeconds.toFixed(2)} s)`)
+      .join(', ')}`,
+  )
   for (const w of workers) {
     await w.call({ cmd: 'close' })
     await w.worker.terminate()
@@ -213,23 +237,34 @@ async function searchRatio(g: Group): Promise<{ local: number; bounded: number; 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const ingest_per_s_bare = await bareIngest()
-console.log(`bare usearch ingest: ${ingest_per_s_bare.toFixed(0)} vectors/s`)
-
-const ingest_per_s_3 = N / (await workerGroup(3, 0)).seconds
-const ingest_per_s_2w = N / (await workerGroup(2, 1)).seconds
+const best = { bare: 0, bare2x: 0, three: 0, twoW: 0 }
+for (let round = 1; round <= ROUNDS; round++) {
+  console.log(`ingest round ${round} of ${ROUNDS}:`)
+  best.bare = Math.max(best.bare, await bareIngest(dataset, D, BATCH))
+  best.bare2x = Math.max(best.bare2x, await bareIngestTwice())
+  best.three = Math.max(best.three, N / (await workerGroup(3, 0)).seconds)
+  best.twoW = Math.max(best.twoW, N / (await workerGroup(2, 1)).seconds)
+}
+const ingest_per_s_bare = best.bare
+const ingest_per_s_3 = best.three
+const ingest_per_s_2w = best.twoW
+const ratio = (x: number, of: number) => Number((x / of).toFixed(3))
+const ingestFigures = {
+  vectors: N,
+  ingest_per_s_3: Math.round(ingest_per_s_3),
+  ingest_per_s_2w: Math.round(ingest_per_s_2w),
+  ingest_per_s_bare: Math.round(ingest_per_s_bare),
+  ingest_per_s_bare_2x: Math.round(best.bare2x),
+  ratio_ingest_3: ratio(ingest_per_s_3, ingest_per_s_bare),
+  ratio_ingest_2w: ratio(ingest_per_s_2w, ingest_per_s_bare),
+  ratio_ingest_2x: ratio(best.bare2x, ingest_per_s_bare),
+  ratio_ingest_2w_of_2x: ratio(ingest_per_s_2w, best.bare2x),
+}
+console.log(
+  `bare usearch: ${ingest_per_s_bare.toFixed(0)} vectors/s on one thread, ${best.bare2x.toFixed(0)} each on two at once`,
+)
 if (ONLY === 'ingest') {
-  const ratio = (x: number) => Number((x / ingest_per_s_bare).toFixed(3))
-  console.log(
-    JSON.stringify({
-      vectors: N,
-      ingest_per_s_3: Math.round(ingest_per_s_3),
-      ingest_per_s_2w: Math.round(ingest_per_s_2w),
-      ingest_per_s_bare: Math.round(ingest_per_s_bare),
-      ratio_ingest_3: ratio(ingest_per_s_3),
-      ratio_ingest_2w: ratio(ingest_per_s_2w),
-    }),
-  )
+  console.log(JSON.stringify(ingestFigures))
   process.exit(0)
 }
 const three = await group(3, 0)
@@ -265,12 +300,7 @@ console.log(
 const round = (x: number, digits = 3) => Number(x.toFixed(digits))
 console.log(
   JSON.stringify({
-    vectors: N,
-    ingest_per_s_3: round(ingest_per_s_3, 0),
-    ingest_per_s_2w: round(ingest_per_s_2w, 0),
-    ingest_per_s_bare: round(ingest_per_s_bare, 0),
-    ratio_ingest_3: round(ingest_per_s_3 / ingest_per_s_bare),
-    ratio_ingest_2w: round(ingest_per_s_2w / ingest_per_s_bare),
+    ...ingestFigures,
     writes_per_s_1: round(w1.perSecond, 0),
     writes_per_s_16: round(w16.perSecond, 0),
     writes_per_s_256: round(w256.perSecond, 0),

@@ -66,6 +66,8 @@ export class Collection {
   /**
    * Inserts or replaces items, all or nothing: every index step (add the new keys, remove the
    * replaced ones) runs before any table changes, and a failure undoes what the index did.
+   * Takes ownership of each item's vector (the state machine passes the ones it just decoded):
+   * the caller must not change them afterwards.
    */
   upsert(items: readonly UpsertItem[]): number {
     const d = this.options.dimensions
@@ -98,7 +100,7 @@ export class Collection {
       this.items.set(keys[i], {
         id: it.id,
         key: keys[i],
-        vector: Float32Array.from(it.vector),
+        vector: it.vector,
         metadata: clonePlain(it.metadata),
       })
     })

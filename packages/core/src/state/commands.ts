@@ -102,12 +102,10 @@ export function decodeCommand(
     if (!Array.isArray(cmd.items)) throw new InvalidCommandError('items', 'must be an array')
     cmd.items = cmd.items.map((it: Record<string, unknown>, i: number) => {
       if (typeof it !== 'object' || it === null) throw new InvalidCommandError(`items[${i}]`, 'must be a map')
-      const item: Record<string, unknown> = {
-        ...it,
-        vector: bytesToVector(it.vector as Uint8Array, `items[${i}].vector`),
-      }
-      if ('metadata' in it) item.metadata = clonePlain(it.metadata)
-      return item
+      // The decoder made this map: it is changed in place (its keys keep their order).
+      it.vector = bytesToVector(it.vector as Uint8Array, `items[${i}].vector`)
+      if ('metadata' in it) it.metadata = clonePlain(it.metadata)
+      return it
     })
   }
   return cmd as unknown as Command
