@@ -9,10 +9,10 @@ import { bareIngest } from './_bare-ingest.js'
 import { mixture } from './_vector-data.js'
 
 /**
- * npm run bench -- peer [--vectors N] [--rounds R] [--only ingest]
+ * npm run bench -- peer [--vectors N] [--rounds R] [--in-flight F] [--only ingest]
  * The peer driver against bare usearch, in one process (storage-fs in a temporary folder, the
  * native engine):
- * - replicated ingest of 128-d vectors upserted in batches of 100 (4 batches in flight), until
+ * - replicated ingest of 128-d vectors upserted in batches of 100 (F = 4 batches in flight), until
  *   every data replica applied them, for 3 data peers and for 2 data + 1 witness, each peer in a
  *   worker thread (MessagePorts carry the wire codec), so replicas index in parallel as separate
  *   processes would; against bare usearch inserting the same vectors on one thread. Also bare
@@ -21,7 +21,7 @@ import { mixture } from './_vector-data.js'
  *   itself costs. Rounds interleave every figure and keep the best of each (a shared machine);
  * - 128-byte metadata updates at 1, 16 and 256 in flight on a 3-peer group;
  * - local and bounded-staleness search on a follower against searching its state machine
- *   directly (the same index, no peer in between).
+ *   directly (the same index, no peer in between), in short interleaved rounds (medians).
  */
 const args = process.argv.slice(2)
 const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined)
@@ -207,7 +207,15 @@ async function smallWrites(
   return { perSecond: total / seconds, p50: latencies[Math.floor(latencies.length / 2)] }
 }
 
-async function searchRatio(g: Group): Promise<{ local: number; bounded: number; bare: number }> {
+interface SearchFigures {
+  local: number
+  bounded: number
+  bare: number
+  ratioLocal: number
+  ratioBounded: number
+}
+
+async function searchRatio(g: Group): Promise<SearchFigures> {
   const follower = g.peers.find((p) => p !== g.leader && p.role === 'data')!
   const docs = follower.collection('v')
   const queries = mixture(D, 64, 0.15, 7).sample(2000, 99)
@@ -215,24 +223,42 @@ async function searchRatio(g: Group): Promise<{ local: number; bounded: number; 
   // Internal access for the baseline only: the same state machine, searched with no peer between.
   const sm = peerInternals.get(follower)?.sm
   if (!sm) throw new Error('no state machine behind the follower')
-  const rounds = 2000
-  const time = async (fn: (i: number) => unknown) => {
-    for (let i = 0; i < 200; i++) await fn(i)
+  const runs = {
+    bare: (i: number) => sm.search('v', q(i), { k: 10 }),
+    local: (i: number) => docs.search(q(i), { k: 10, consistency: 'local' }),
+    bounded: (i: number) => docs.search(q(i), { k: 10, consistency: { maxStalenessMs: 1000 } }),
+  }
+  const perRound = 500
+  const time = async (fn: (i: number) => unknown, from: number) => {
     const t0 = performance.now()
-    for (let i = 0; i < rounds; i++) await fn(i)
-    return rounds / ((performance.now() - t0) / 1000)
+    for (let i = from; i < from + perRound; i++) await fn(i)
+    return perRound / ((performance.now() - t0) / 1000)
   }
-  // Interleaved rounds, best of each: the machine is shared and noisy.
-  const best = { local: 0, bounded: 0, bare: 0 }
-  for (let round = 0; round < 3; round++) {
-    best.bare = Math.max(best.bare, await time((i) => sm.search('v', q(i), { k: 10 })))
-    best.local = Math.max(best.local, await time((i) => docs.search(q(i), { k: 10, consistency: 'local' })))
-    best.bounded = Math.max(
-      best.bounded,
-      await time((i) => docs.search(q(i), { k: 10, consistency: { maxStalenessMs: 1000 } })),
-    )
+  for (const fn of Object.values(runs)) for (let i = 0; i < 200; i++) await fn(i)
+  // Many short rounds, the three kinds side by side in a rotating order; each figure is the median
+  // over rounds, each ratio the median of the rounds' own ratios: noise on a shared machine
+  // comes in bursts longer than a round, so a round's three runs see much the same machine.
+  const order = ['bare', 'local', 'bounded'] as const
+  const seen = { bare: [] as number[], local: [] as number[], bounded: [] as number[] }
+  for (let round = 0; round < 20; round++)
+    for (let j = 0; j < 3; j++) {
+      const kind = order[(round + j) % 3]
+      seen[kind].push(await time(runs[kind], round * perRound))
+    }
+  const ratios = (kind: 'local' | 'bounded') => seen[kind].map((x, i) => x / seen.bare[i])
+  return {
+    bare: median(seen.bare),
+    local: median(seen.local),
+    bounded: median(seen.bounded),
+    ratioLocal: median(ratios('local')),
+    ratioBounded: median(ratios('bounded')),
   }
-  return best
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -308,7 +334,7 @@ console.log(
     search_qps_local: round(search.local, 0),
     search_qps_bounded: round(search.bounded, 0),
     search_qps_bare: round(search.bare, 0),
-    ratio_search_local: round(search.local / search.bare),
-    ratio_search_bounded: round(search.bounded / search.bare),
+    ratio_search_local: round(search.ratioLocal),
+    ratio_search_bounded: round(search.ratioBounded),
   }),
 )

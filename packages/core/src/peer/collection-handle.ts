@@ -84,13 +84,8 @@ export function collectionHandle(
     search(vector, options) {
       const query = toVector(vector, 'vector')
       const { k, filter, ef } = options
-      return reads.read(options, () => ({
-        hits: sm().search(name, query, {
-          k,
-          ...(filter !== undefined ? { filter } : {}),
-          ...(ef !== undefined ? { ef } : {}),
-        }),
-      }))
+      // Absent and undefined mean the same to the state machine's search.
+      return reads.read(options, () => ({ hits: sm().search(name, query, { k, filter, ef }) }))
     },
     count(options: ReadOptions = {}) {
       return reads.read(options, () => {
