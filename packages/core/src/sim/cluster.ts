@@ -10,7 +10,7 @@ import { EventQueue } from './event-queue.js'
 import { type DelayRule, extraDelay, type FaultWorld, LinkBlocks, type NetworkFaults } from './fault-world.js'
 import { HandoverCheck } from './handover-check.js'
 import { KvStore, SnapshotCorruptError } from './kv.js'
-import { paperHeartbeat } from './paper-heartbeat.js'
+import { sendPaperTwin } from './paper-heartbeat.js'
 import type { Rng } from './rng.js'
 import { SafetyChecker } from './safety.js'
 import { StaleSuffixCounter } from './stale-suffix.js'
@@ -409,11 +409,13 @@ export class Cluster implements FaultWorld<SimPeer> {
 
   send(m: Message): void {
     const rng = this.opts.rng
-    if (this.net.paperHeartbeat && m.type === MessageType.Heartbeat && rng.chance(this.net.paperHeartbeat)) {
-      const raft = this.peers.get(m.from)?.node?.raft
-      const twin = raft && paperHeartbeat(raft, m)
-      if (twin) this.send(twin)
-    }
+    sendPaperTwin(
+      m,
+      this.net.paperHeartbeat,
+      rng,
+      (id) => this.peers.get(id)?.node?.raft,
+      (twin) => this.send(twin),
+    )
     if (this.blocked.has(`${m.from}>${m.to}`)) return
     if (this.delays.length > 16) this.delays = this.delays.filter((d) => d.until >= this.now)
     if (rng.chance(this.net.drop)) return

@@ -1,6 +1,24 @@
 import { type Message, MessageType } from '../raft/messages.js'
 import type { Raft } from '../raft/raft.js'
 import { dataMatchFor } from '../raft/replication.js'
+import type { Rng } from './rng.js'
+
+/**
+ * With probability `chance`, sends heartbeat `m`'s Figure 2 twin (below) ahead of it. Both
+ * simulators call this, so the rng is drawn at the same point in each.
+ */
+export function sendPaperTwin(
+  m: Message,
+  chance: number | undefined,
+  rng: Rng,
+  raftOf: (id: string) => Raft | undefined,
+  send: (twin: Message) => void,
+): void {
+  if (!chance || m.type !== MessageType.Heartbeat || !rng.chance(chance)) return
+  const raft = raftOf(m.from)
+  const twin = raft && paperHeartbeat(raft, m)
+  if (twin) send(twin)
+}
 
 /**
  * The heartbeat of Raft's Figure 2, which a correct leader may send: an append with no entries

@@ -3,7 +3,7 @@ import { type Message, MessageType, type PeerId } from '../raft/messages.js'
 import type { Raft } from '../raft/raft.js'
 import type { PeerEvent, Transport } from '../transport/transport.js'
 import { type DelayRule, extraDelay, LinkBlocks, type NetworkFaults } from './fault-world.js'
-import { paperHeartbeat } from './paper-heartbeat.js'
+import { sendPaperTwin } from './paper-heartbeat.js'
 import type { Rng } from './rng.js'
 import type { Scheduler } from './sim-storage.js'
 
@@ -68,11 +68,13 @@ export class SimNetwork {
     }
     this.sent++
     const f = this.faults
-    if (f.paperHeartbeat && m.type === MessageType.Heartbeat && this.rng.chance(f.paperHeartbeat)) {
-      const raft = this.raftOf?.(m.from)
-      const twin = raft && paperHeartbeat(raft, m)
-      if (twin) this.send(twin)
-    }
+    sendPaperTwin(
+      m,
+      f.paperHeartbeat,
+      this.rng,
+      (id) => this.raftOf?.(id),
+      (twin) => this.send(twin),
+    )
     if (this.blocked.has(`${m.from}>${m.to}`) || this.rng.chance(f.drop)) return
     const bytes = encodeMessage(m)
     const now = this.sched.now
