@@ -6,6 +6,14 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { DemoConfig } from './rendezvous.js'
 
 const KEEP_EVERY_MS = 1000
+/**
+ * The first WebRTC dial to a tab that just joined often hangs until it times out (seen in
+ * headless Chromium on loopback; the cause is not known) while a fresh dial then connects at
+ * once: a short first attempt gets a joiner in within seconds, longer ones leave room for slow
+ * ICE on real networks.
+ */
+const FIRST_ATTEMPT_MS = 3000
+const LATER_ATTEMPT_MS = 8000
 
 /**
  * Keeps this tab connected to every member: Node peers at their own addresses, tabs over
@@ -14,6 +22,8 @@ const KEEP_EVERY_MS = 1000
  */
 export class Mesh {
   private readonly dialing = new Set<string>()
+  /** Members whose last dial failed. */
+  private readonly failed = new Set<string>()
   private timer: ReturnType<typeof setInterval> | undefined
 
   constructor(
@@ -54,10 +64,14 @@ export class Mesh {
     if (this.dialing.has(id) || this.connected(id)) return
     this.dialing.add(id)
     const addrs = this.addrs(id).map((a) => multiaddr(a))
+    const attemptTimeoutMs = this.failed.has(id) ? LATER_ATTEMPT_MS : FIRST_ATTEMPT_MS
     void this.node.peerStore
       .merge(peerIdFromString(id), { multiaddrs: addrs })
-      .then(() => dialWithRetry(this.node, addrs[0], { attempts: 1, attemptTimeoutMs: 8000 }))
-      .catch(() => {})
+      .then(() => dialWithRetry(this.node, addrs[0], { attempts: 1, attemptTimeoutMs }))
+      .then(
+        () => this.failed.delete(id),
+        () => this.failed.add(id),
+      )
       .finally(() => this.dialing.delete(id))
   }
 
