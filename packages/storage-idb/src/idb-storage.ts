@@ -16,6 +16,7 @@ import {
 import { type IDBPDatabase, type IDBPObjectStore, type StoreNames, unwrap } from 'idb'
 import { asStorageError, closedError, connectionLostError, fencedError, frozenError } from './errors.js'
 import { buildGroup, type PendingSave } from './group-commit.js'
+import { PieceCache } from './piece-cache.js'
 import type { FlotillaDB, SnapshotRecord, StoredEntry } from './schema.js'
 import { IdbSnapshotWriter, PIECE_BYTES } from './snapshot-writer.js'
 import type { HeldLock } from './web-lock.js'
@@ -59,6 +60,8 @@ export class IdbStorage implements Storage {
   private inFlight = new Set<WriteTx>()
   /** Terms of entries read or written, so `term()` rarely touches the database. */
   private terms = new Map<number, number>()
+  /** Snapshot pieces lately read for chunks (see PieceCache). */
+  private readonly recentPieces = new PieceCache(4)
   private readonly onFreeze = () => this.fail(frozenError(this.peerId))
 
   constructor(
@@ -153,8 +156,13 @@ export class IdbStorage implements Storage {
     this.checkOpen()
     const record = this.state.snapshot
     if (!record) return null
-    const pieces = async (first: number, last: number) => {
+    const pieces = async (first: number, last: number, cache = false) => {
       this.checkOpen()
+      const cached =
+        cache && this.state.snapshot?.id === record.id
+          ? this.recentPieces.get(record.id, first, last)
+          : undefined
+      if (cached) return cached
       const what = `reading snapshot pieces ${first} to ${last}`
       const rows =
         this.state.snapshot?.id !== record.id
@@ -167,6 +175,7 @@ export class IdbStorage implements Storage {
           'ERR_UNAVAILABLE',
           `peer ${this.peerId}: the snapshot was replaced while it was read`,
         )
+      if (cache) this.recentPieces.put(record.id, first, rows)
       return rows
     }
     return {
@@ -180,7 +189,7 @@ export class IdbStorage implements Storage {
         if (length === 0) return new Uint8Array(0)
         // Every piece but the last is PIECE_BYTES long (stores of every version).
         const first = Math.floor(offset / PIECE_BYTES)
-        const rows = await pieces(first, Math.floor((offset + length - 1) / PIECE_BYTES))
+        const rows = await pieces(first, Math.floor((offset + length - 1) / PIECE_BYTES), true)
         const out = new Uint8Array(length)
         let at = 0
         for (const [i, row] of rows.entries()) {
@@ -216,6 +225,7 @@ export class IdbStorage implements Storage {
         tx.store('meta').put(meta.index + 1, 'firstIndex')
       }
       await this.commit(tx, `installing the snapshot at index ${meta.index}`)
+      this.recentPieces.clear()
       this.state.snapshot = record
       if (options.replaceLog) {
         this.state.firstIndex = meta.index + 1
