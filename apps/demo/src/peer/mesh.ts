@@ -7,10 +7,10 @@ import type { DemoConfig } from './rendezvous.js'
 
 const KEEP_EVERY_MS = 1000
 /**
- * The first WebRTC dial to a tab that just joined often hangs until it times out (seen in
- * headless Chromium on loopback; the cause is not known) while a fresh dial then connects at
- * once: a short first attempt gets a joiner in within seconds, longer ones leave room for slow
- * ICE on real networks.
+ * A WebRTC dial to a tab that just joined often hangs until it times out: the connection comes
+ * up but its data channels stay `connecting` (seen in headless Chromium on loopback; the cause
+ * is not known), while a fresh dial usually connects at once. A short first attempt gets a
+ * joiner in within seconds; later ones are longer, leaving room for slow ICE on real networks.
  */
 const FIRST_ATTEMPT_MS = 3000
 const LATER_ATTEMPT_MS = 8000

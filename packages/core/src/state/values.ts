@@ -112,14 +112,13 @@ export function utf8Length(s: string): number {
     const c = s.charCodeAt(i)
     if (c < 0x80) continue
     if (c < 0x800) n += 1
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+    else {
+      // 3 bytes for one code unit; a surrogate pair is 2 code units and 4 bytes, and a lone
+      // surrogate is U+FFFD, 3 bytes.
+      n += 2
       const next = s.charCodeAt(i + 1)
-      // A pair: 2 code units, 4 bytes; a lone high surrogate is U+FFFD, 3 bytes.
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        n += 2
-        i++
-      } else n += 2
-    } else n += 2
+      if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) i++
+    }
   }
   return n
 }
